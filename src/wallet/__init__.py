@@ -1,0 +1,1 @@
+"""wallet-service: wallets, holds and a double-entry ledger on PostgreSQL."""

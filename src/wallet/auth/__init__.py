@@ -1,0 +1,1 @@
+"""Authentication (JWT bearer) and authorisation (roles and ownership)."""

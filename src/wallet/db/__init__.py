@@ -1,0 +1,1 @@
+"""Database access: the connection pool, the embedded server and migrations."""

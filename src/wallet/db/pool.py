@@ -1,0 +1,61 @@
+"""The asyncpg connection pool and the per-request transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, TypeAlias
+
+import asyncpg
+import orjson
+
+if TYPE_CHECKING:
+    from asyncpg import Record
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection: TypeAlias = asyncpg.Connection[Record] | PoolConnectionProxy[Record]
+    Pool: TypeAlias = asyncpg.Pool[Record]
+else:  # FastAPI reads these at run time; the generic forms exist only in the stubs
+    Connection = asyncpg.Connection
+    Pool = asyncpg.Pool
+
+
+async def _init_connection(conn: Connection) -> None:
+    # jsonb in and out as Python objects, serialised by orjson. Binary format (a version
+    # byte, then the JSON text) because jsonb also travels inside composite posting records.
+    await conn.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=lambda value: b"\x01" + orjson.dumps(value),
+        decoder=lambda data: orjson.loads(data[1:]),
+        format="binary",
+    )
+
+
+async def _reset_connection(conn: Connection) -> None:
+    """Nothing to reset: the service keeps no session state (no LISTEN, no session locks).
+
+    asyncpg's default reset costs a round trip on every release; open transactions are
+    still rolled back by the pool whatever this returns.
+    """
+
+
+async def create_pool(database_url: str, *, min_size: int, max_size: int) -> Pool:
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_reset_connection,
+        # UTC timestamps so every rendered time has the same form.
+        server_settings={"timezone": "UTC", "application_name": "wallet-service"},
+    )
+    assert pool is not None
+    return pool
+
+
+@asynccontextmanager
+async def transaction(pool: Pool) -> AsyncIterator[Connection]:
+    """One unit of work: commit when the block ends, roll back when it raises."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn

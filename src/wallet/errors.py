@@ -1,0 +1,215 @@
+"""One error hierarchy with stable machine codes, rendered as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class WalletError(Exception):
+    """Base of every expected error: carries the HTTP status and a stable ``code``."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+
+class NotAuthenticated(WalletError):
+    status_code = 401
+    code = "not_authenticated"
+    title = "Missing or invalid bearer token"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+
+
+class Forbidden(WalletError):
+    status_code = 403
+    code = "forbidden"
+    title = "This role may not do that"
+
+
+class WalletNotFound(WalletError):
+    status_code = 404
+    code = "wallet_not_found"
+    title = "Wallet not found"
+
+
+class TransactionNotFound(WalletError):
+    status_code = 404
+    code = "transaction_not_found"
+    title = "Transaction not found"
+
+
+class WalletAlreadyExists(WalletError):
+    status_code = 409
+    code = "wallet_already_exists"
+    title = "The owner already has a wallet in this currency"
+
+
+class WalletNotActive(WalletError):
+    status_code = 409
+    code = "wallet_not_active"
+    title = "Wallet is not active"
+
+
+class InsufficientFunds(WalletError):
+    status_code = 422
+    code = "insufficient_funds"
+    title = "Insufficient available funds"
+
+
+class CurrencyMismatch(WalletError):
+    status_code = 422
+    code = "currency_mismatch"
+    title = "Wallets hold different currencies"
+
+
+class SameWallet(WalletError):
+    status_code = 422
+    code = "same_wallet"
+    title = "Source and destination are the same wallet"
+
+
+class UnknownCurrency(WalletError):
+    status_code = 422
+    code = "unknown_currency"
+    title = "Not an ISO 4217 currency code"
+
+
+class InvalidCursor(WalletError):
+    status_code = 400
+    code = "invalid_cursor"
+    title = "The cursor is not one this service issued"
+
+
+class IdempotencyKeyRequired(WalletError):
+    status_code = 400
+    code = "idempotency_key_required"
+    title = "Idempotency-Key header is required"
+
+
+class IdempotencyKeyReused(WalletError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    title = "Idempotency-Key was already used for a different request"
+
+
+class IdempotencyKeyInUse(WalletError):
+    status_code = 409
+    code = "idempotency_key_in_use"
+    title = "A request with this Idempotency-Key is still in progress"
+
+
+class RequestValidationFailed(WalletError):
+    status_code = 422
+    code = "validation_error"
+    title = "The request is not valid"
+
+
+ERRORS_BY_CODE: dict[str, type[WalletError]] = {
+    cls.code: cls
+    for cls in (
+        WalletNotFound,
+        WalletNotActive,
+        InsufficientFunds,
+        CurrencyMismatch,
+        IdempotencyKeyReused,
+        IdempotencyKeyInUse,
+    )
+}
+
+
+def problem_response(
+    *,
+    status_code: int,
+    code: str,
+    title: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"urn:wallet:problem:{code}",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    body.update(extra or {})
+    return Response(
+        content=orjson.dumps(body),
+        status_code=status_code,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def problem_for(error: WalletError) -> Response:
+    return problem_response(
+        status_code=error.status_code,
+        code=error.code,
+        title=error.title,
+        detail=error.detail,
+        extra=error.extra,
+        headers=error.headers,
+    )
+
+
+async def _wallet_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WalletError)
+    return problem_for(exc)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        {"loc": list(error["loc"]), "message": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+    return problem_for(RequestValidationFailed("The request has invalid fields", errors=fields))
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    return problem_response(
+        status_code=exc.status_code,
+        code=code,
+        title=str(exc.detail),
+        detail=str(exc.detail),
+        headers=dict(exc.headers or {}),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(WalletError, _wallet_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def problem_doc(*errors: type[WalletError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the errors a route can return."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        entry = responses.setdefault(
+            error.status_code, {"description": "", "content": {PROBLEM_JSON: {}}}
+        )
+        entry["description"] = ", ".join(filter(None, [entry["description"], error.code]))
+    return responses

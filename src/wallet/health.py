@@ -1,0 +1,46 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.responses import Response
+
+from wallet.db.session import DbPool
+from wallet.errors import problem_response
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+async def readyz(pool: DbPool) -> dict[str, object] | Response:
+    """The service can take traffic: the database answers."""
+    try:
+        async with pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+    except (OSError, Exception) as exc:  # any failure to reach the database means "not ready"
+        return problem_response(
+            status_code=503,
+            code="not_ready",
+            title="Database unreachable",
+            detail=type(exc).__name__,
+        )
+    return {"status": "ready", "checks": {"database": "ok"}}
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    registry = REGISTRY
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # several server processes: merge them
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

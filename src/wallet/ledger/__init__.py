@@ -1,0 +1,1 @@
+"""The double-entry ledger: building postings (pure), storing them (SQL), reading entries."""

@@ -1,0 +1,124 @@
+"""Pure ledger rules: build and check postings from plain values. No I/O.
+
+A posting is one journal: a set of legs, each the change of one wallet's balance and held
+amount. Money enters and leaves the books through the currency's system wallets, so the legs
+of every posting sum to zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from wallet.errors import SameWallet
+
+
+class SystemKind(StrEnum):
+    """The books' own wallets, one of each per currency, created on first use."""
+
+    EXTERNAL = "EXTERNAL"  # the world outside: money deposited comes from here
+    SETTLEMENT = "SETTLEMENT"  # captured ride money awaiting payout
+    FEES = "FEES"
+    SUSPENSE = "SUSPENSE"  # discrepancies under investigation
+
+
+class JournalType(StrEnum):
+    DEPOSIT = "DEPOSIT"
+    WITHDRAW = "WITHDRAW"
+    TRANSFER = "TRANSFER"
+
+
+EVENT_TYPES: dict[JournalType, str] = {
+    JournalType.DEPOSIT: "wallet.deposit.completed",
+    JournalType.WITHDRAW: "wallet.withdraw.completed",
+    JournalType.TRANSFER: "wallet.transfer.completed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One wallet's change: a wallet by id, or a system wallet by kind (same currency)."""
+
+    amount: int
+    held_delta: int = 0
+    wallet_id: UUID | None = None
+    system_kind: SystemKind | None = None
+
+    def __post_init__(self) -> None:
+        if (self.wallet_id is None) == (self.system_kind is None):
+            raise ValueError("a leg names either a wallet or a system kind")
+
+
+@dataclass(frozen=True, slots=True)
+class PostingContext:
+    """Who asked, under which key and trace: the same for every posting of a request."""
+
+    caller: str
+    idempotency_key: str | None
+    fingerprint: str
+    trace_id: str
+    required_owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    context: PostingContext
+    journal_id: UUID
+    journal_type: str
+    event_type: str
+    wallet_id: UUID
+    amount: int
+    legs: tuple[Leg, ...]
+    reference_id: str | None = None
+    category: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    hold_id: UUID | None = None
+    related_journal_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        check_balanced(self.legs)
+
+
+def check_balanced(legs: tuple[Leg, ...]) -> None:
+    """Refuse a set of legs that would create or destroy money."""
+    if not legs:
+        raise ValueError("a posting needs at least one leg")
+    total = sum(leg.amount for leg in legs)
+    if total != 0:
+        raise ValueError(f"legs sum to {total}, not zero")
+
+
+def deposit_legs(wallet_id: UUID, amount: int) -> tuple[Leg, ...]:
+    return (
+        Leg(wallet_id=wallet_id, amount=amount),
+        Leg(system_kind=SystemKind.EXTERNAL, amount=-amount),
+    )
+
+
+def withdraw_legs(wallet_id: UUID, amount: int) -> tuple[Leg, ...]:
+    return (
+        Leg(wallet_id=wallet_id, amount=-amount),
+        Leg(system_kind=SystemKind.EXTERNAL, amount=amount),
+    )
+
+
+def transfer_legs(source_id: UUID, destination_id: UUID, amount: int) -> tuple[Leg, ...]:
+    if source_id == destination_id:
+        raise SameWallet()
+    return (
+        Leg(wallet_id=source_id, amount=-amount),
+        Leg(wallet_id=destination_id, amount=amount),
+    )
+
+
+def request_fingerprint(*, method: str, path: str, body: dict[str, Any]) -> str:
+    """A stable digest of what was asked, to tell a retry from a different request."""
+    canonical = orjson.dumps(
+        {"method": method, "path": path, "body": body}, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(canonical).hexdigest()

@@ -1,0 +1,58 @@
+"""Ledger use cases: post a journal, read a wallet's entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from wallet.auth.tokens import Principal
+from wallet.db.pool import Connection
+from wallet.errors import ERRORS_BY_CODE, WalletNotFound
+from wallet.ledger import repository
+from wallet.ledger.core import Posting
+from wallet.ledger.cursor import decode_cursor, encode_cursor
+from wallet.ledger.schemas import LedgerItem, LedgerPage
+from wallet.observability import BALANCE_CHANGES, TRANSFER_FAILURES
+from wallet.wallets.repository import find_wallet
+
+
+@dataclass(frozen=True, slots=True)
+class PostedTransaction:
+    """The answer to a money movement, exactly as first given (replays included)."""
+
+    status_code: int
+    body: str
+    replayed: bool
+
+
+async def post_one(conn: Connection, posting: Posting) -> PostedTransaction:
+    (result,) = await repository.post(conn, [posting])
+    if result.body is not None and result.outcome in ("posted", "replayed"):
+        if result.outcome == "posted":
+            BALANCE_CHANGES.labels(posting.journal_type).inc()
+        return PostedTransaction(
+            status_code=result.status_code,
+            body=result.body,
+            replayed=result.outcome == "replayed",
+        )
+    TRANSFER_FAILURES.labels(posting.journal_type, result.outcome).inc()
+    raise ERRORS_BY_CODE[result.outcome]()
+
+
+async def wallet_ledger(
+    conn: Connection, *, wallet_id: UUID, caller: Principal, cursor: str | None, limit: int
+) -> LedgerPage:
+    before = decode_cursor(cursor)
+    if await find_wallet(conn, wallet_id=wallet_id, owner_scope=caller.owner_scope) is None:
+        raise WalletNotFound()
+    rows = await repository.wallet_entries(
+        conn, wallet_id=wallet_id, before_entry_id=before, limit=limit + 1
+    )
+    items = [
+        LedgerItem.model_validate({**row, "transaction_id": row["journal_id"]}) for row in rows
+    ]
+    has_more = len(items) > limit
+    items = items[:limit]
+    return LedgerPage(
+        items=items, next_cursor=encode_cursor(items[-1].id) if has_more and items else None
+    )

@@ -1,0 +1,38 @@
+"""Pure money rules: currencies and amounts in integer minor units. No I/O."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from iso4217 import Currency
+
+MAX_AMOUNT = 2**63 - 1  # amounts are BIGINT in the database
+
+
+@lru_cache(maxsize=512)
+def currency_exponent(code: str) -> int | None:
+    """Minor-unit exponent of an ISO 4217 currency, or None when ``code`` is not money.
+
+    Codes without an exponent (gold, SDRs, the test code XTS) are not accepted as wallet
+    currencies, because their amounts have no minor unit to count in.
+    """
+    member = Currency.__members__.get(code)
+    if member is None or code != code.upper():
+        return None
+    exponent: int | None = member.exponent
+    return exponent
+
+
+def is_wallet_currency(code: str) -> bool:
+    return currency_exponent(code) is not None
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """Human form of a minor-unit amount, e.g. 12345 USD -> '123.45 USD' (for logs and docs)."""
+    exponent = currency_exponent(currency)
+    if exponent is None:
+        raise ValueError(f"not a wallet currency: {currency}")
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(amount), 10**exponent)
+    digits = f"{whole}.{fraction:0{exponent}d}" if exponent else str(whole)
+    return f"{sign}{digits} {currency}"

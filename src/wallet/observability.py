@@ -1,0 +1,106 @@
+"""Metrics, trace ids and JSON logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+from prometheus_client import Counter, Histogram
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uuid_utils import uuid7
+
+TRACE_HEADER = "x-trace-id"
+_TRACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+REQUEST_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency by route template, method and status.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+BALANCE_CHANGES = Counter(
+    "wallet_balance_changes_total",
+    "Journals posted that changed wallet balances or holds, by journal type.",
+    ["type"],
+)
+TRANSFER_FAILURES = Counter(
+    "transfer_failures_total",
+    "Money movements refused, by journal type and reason code.",
+    ["type", "reason"],
+)
+
+
+def trace_id_from(header_value: str | None) -> str:
+    """The caller's trace id when it is well formed, otherwise a fresh one."""
+    if header_value and _TRACE_ID_PATTERN.match(header_value):
+        return header_value
+    return uuid7().hex
+
+
+class TraceAndMetricsMiddleware:
+    """Accepts or generates ``X-Trace-Id``, echoes it, and times every request.
+
+    Plain ASGI rather than BaseHTTPMiddleware: it sits on every request of the money path.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"x-trace-id":
+                incoming = value.decode("latin-1")
+                break
+        trace_id = trace_id_from(incoming)
+        scope.setdefault("state", {})["trace_id"] = trace_id
+        encoded_trace = trace_id.encode()
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_trace(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-trace-id", encoded_trace)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_trace)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+def configure_logging(level: str) -> None:
+    """One JSON object per line on stderr, for log shippers."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "asctime": "time"},
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def current_trace_id(request: Request) -> str:
+    """The trace id the middleware settled on for this request."""
+    trace_id: str = request.state.trace_id
+    return trace_id
+
+
+TraceId = Annotated[str, Depends(current_trace_id)]

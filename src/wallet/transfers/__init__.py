@@ -1,0 +1,1 @@
+"""Money movements on one wallet: deposit, withdraw and transfer."""

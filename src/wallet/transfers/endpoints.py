@@ -1,0 +1,118 @@
+"""Money movement routes. Each answers with the posted transaction, or replays it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from wallet.auth.dependencies import AnyCaller, PlatformCaller
+from wallet.auth.tokens import Principal
+from wallet.db.session import DbConnection
+from wallet.errors import (
+    CurrencyMismatch,
+    Forbidden,
+    IdempotencyKeyInUse,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    NotAuthenticated,
+    SameWallet,
+    WalletNotActive,
+    WalletNotFound,
+    problem_doc,
+)
+from wallet.idempotency.dependencies import IdempotencyKey
+from wallet.ledger.core import PostingContext, request_fingerprint
+from wallet.ledger.schemas import TransactionOut
+from wallet.ledger.service import PostedTransaction
+from wallet.observability import TraceId
+from wallet.transfers import service
+from wallet.transfers.schemas import MovementRequest, TransferRequest
+
+router = APIRouter(prefix="/v1/wallets/{wallet_id}", tags=["transactions"])
+
+_MONEY_ERRORS = problem_doc(
+    NotAuthenticated,
+    Forbidden,
+    WalletNotFound,
+    WalletNotActive,
+    InsufficientFunds,
+    CurrencyMismatch,
+    SameWallet,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    IdempotencyKeyInUse,
+)
+
+
+def transaction_response(posted: PostedTransaction) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if posted.replayed else None
+    return Response(
+        content=posted.body,
+        status_code=posted.status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+class _MoneyRequest:
+    """The parts every money route needs, gathered once as a dependency."""
+
+    def __init__(
+        self, request: Request, conn: DbConnection, key: IdempotencyKey, trace_id: TraceId
+    ) -> None:
+        self.request = request
+        self.conn = conn
+        self.key = key
+        self.trace_id = trace_id
+
+    def context(self, caller: Principal, body: MovementRequest) -> PostingContext:
+        """Who is asking, under which key, for exactly what."""
+        fingerprint = request_fingerprint(
+            method=self.request.method,
+            path=self.request.url.path,
+            body=body.model_dump(mode="json"),
+        )
+        return PostingContext(
+            caller=caller.subject,
+            idempotency_key=self.key,
+            fingerprint=fingerprint,
+            trace_id=self.trace_id,
+            required_owner=caller.owner_scope,
+        )
+
+
+MoneyRequest = Annotated[_MoneyRequest, Depends()]
+
+
+@router.post("/deposit", status_code=201, response_model=TransactionOut, responses=_MONEY_ERRORS)
+async def deposit(
+    wallet_id: UUID, body: MovementRequest, caller: PlatformCaller, money: MoneyRequest
+) -> Response:
+    posted = await service.deposit(
+        money.conn, context=money.context(caller, body), wallet_id=wallet_id, request=body
+    )
+    return transaction_response(posted)
+
+
+@router.post("/withdraw", status_code=201, response_model=TransactionOut, responses=_MONEY_ERRORS)
+async def withdraw(
+    wallet_id: UUID, body: MovementRequest, caller: PlatformCaller, money: MoneyRequest
+) -> Response:
+    posted = await service.withdraw(
+        money.conn, context=money.context(caller, body), wallet_id=wallet_id, request=body
+    )
+    return transaction_response(posted)
+
+
+@router.post("/transfer", status_code=201, response_model=TransactionOut, responses=_MONEY_ERRORS)
+async def transfer(
+    wallet_id: UUID, body: TransferRequest, caller: AnyCaller, money: MoneyRequest
+) -> Response:
+    posted = await service.transfer(
+        money.conn, context=money.context(caller, body), wallet_id=wallet_id, request=body
+    )
+    return transaction_response(posted)

@@ -1,0 +1,76 @@
+"""Deposit, withdraw and transfer: build the posting, post it once."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from uuid_utils.compat import uuid7
+
+from wallet.db.pool import Connection
+from wallet.ledger import core
+from wallet.ledger.core import JournalType, Leg, PostingContext
+from wallet.ledger.service import PostedTransaction, post_one
+from wallet.transfers.schemas import MovementRequest, TransferRequest
+
+
+async def _post(
+    conn: Connection,
+    *,
+    context: PostingContext,
+    journal_type: JournalType,
+    wallet_id: UUID,
+    request: MovementRequest,
+    legs: tuple[Leg, ...],
+) -> PostedTransaction:
+    posting = core.Posting(
+        context=context,
+        journal_id=uuid7(),
+        journal_type=journal_type.value,
+        event_type=core.EVENT_TYPES[journal_type],
+        wallet_id=wallet_id,
+        amount=request.amount,
+        legs=legs,
+        reference_id=request.reference_id,
+        category=request.category,
+        metadata=request.metadata,
+    )
+    return await post_one(conn, posting)
+
+
+async def deposit(
+    conn: Connection, *, context: PostingContext, wallet_id: UUID, request: MovementRequest
+) -> PostedTransaction:
+    return await _post(
+        conn,
+        context=context,
+        journal_type=JournalType.DEPOSIT,
+        wallet_id=wallet_id,
+        request=request,
+        legs=core.deposit_legs(wallet_id, request.amount),
+    )
+
+
+async def withdraw(
+    conn: Connection, *, context: PostingContext, wallet_id: UUID, request: MovementRequest
+) -> PostedTransaction:
+    return await _post(
+        conn,
+        context=context,
+        journal_type=JournalType.WITHDRAW,
+        wallet_id=wallet_id,
+        request=request,
+        legs=core.withdraw_legs(wallet_id, request.amount),
+    )
+
+
+async def transfer(
+    conn: Connection, *, context: PostingContext, wallet_id: UUID, request: TransferRequest
+) -> PostedTransaction:
+    return await _post(
+        conn,
+        context=context,
+        journal_type=JournalType.TRANSFER,
+        wallet_id=wallet_id,
+        request=request,
+        legs=core.transfer_legs(wallet_id, request.to_wallet_id, request.amount),
+    )

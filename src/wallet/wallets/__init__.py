@@ -1,0 +1,1 @@
+"""Wallets: one per owner and currency."""

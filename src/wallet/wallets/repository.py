@@ -1,0 +1,71 @@
+"""SQL for wallets."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from wallet.db.pool import Connection
+
+_WALLET_COLUMNS = """id, owner_id, currency, balance, held, balance - held AS available, status,
+                     version, metadata, created_at, updated_at"""
+
+
+async def insert_wallet(
+    conn: Connection,
+    *,
+    wallet_id: UUID,
+    owner_id: str,
+    currency: str,
+    metadata: dict[str, Any],
+    trace_id: str,
+) -> dict[str, Any] | None:
+    """Create the wallet and its ``wallet.created`` event; None if the owner already has one."""
+    row = await conn.fetchrow(
+        f"""
+        WITH created AS (
+            INSERT INTO wallets (id, owner_id, currency, metadata)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (owner_id, currency) WHERE kind = 'USER' DO NOTHING
+            RETURNING {_WALLET_COLUMNS}
+        ), event AS (
+            INSERT INTO outbox (event_id, event_type, wallet_id, sequence, payload, trace_id)
+            SELECT uuid_v7(), 'wallet.created', id, version,
+                   jsonb_build_object('wallet', to_jsonb(created)), $5
+            FROM created
+        )
+        SELECT * FROM created
+        """,  # noqa: S608 - the interpolated text is a constant column list
+        wallet_id,
+        owner_id,
+        currency,
+        metadata,
+        trace_id,
+    )
+    return dict(row) if row else None
+
+
+async def find_wallet(
+    conn: Connection, *, wallet_id: UUID, owner_scope: str | None
+) -> dict[str, Any] | None:
+    """A user wallet by id; with ``owner_scope`` only if that owner holds it."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT {_WALLET_COLUMNS} FROM wallets
+        WHERE id = $1 AND kind = 'USER' AND ($2::text IS NULL OR owner_id = $2)
+        """,  # noqa: S608 - the interpolated text is a constant column list
+        wallet_id,
+        owner_scope,
+    )
+    return dict(row) if row else None
+
+
+async def find_owner_wallets(conn: Connection, *, owner_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"""
+        SELECT {_WALLET_COLUMNS} FROM wallets
+        WHERE owner_id = $1 AND kind = 'USER' ORDER BY currency
+        """,  # noqa: S608 - the interpolated text is a constant column list
+        owner_id,
+    )
+    return [dict(row) for row in rows]

@@ -1,0 +1,103 @@
+"""Shared fixtures: a real PostgreSQL database per test run, the app, clients and tokens.
+
+The database is the server named by ``WALLET_TEST_DATABASE_URL`` or, by default, an embedded
+PostgreSQL under ``.wallet-test/``, the same engine the service runs on. Every run gets a
+fresh database, migrated from scratch, and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+
+from tests.support import Api
+from wallet.app import create_app
+from wallet.auth.tokens import Role, issue_token
+from wallet.config import Settings
+from wallet.db.embedded import ensure_database, start_embedded_server
+from wallet.db.migrations import apply_migrations
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _server_url() -> str:
+    configured = os.environ.get("WALLET_TEST_DATABASE_URL")
+    if configured:
+        return configured
+    return start_embedded_server(ROOT / ".wallet-test")
+
+
+def _with_database(url: str, name: str) -> str:
+    """The same server URL, pointed at database ``name``."""
+    head, sep, query = url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{name}{sep}{query}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server_url = _server_url()
+    name = f"wallet_test_{uuid4().hex[:12]}"
+    ensure_database(server_url, name)
+    url = _with_database(server_url, name)
+    apply_migrations(url)
+    yield url
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        jwt_secret="test-signing-secret-that-is-long-enough-for-hs256",
+        pool_max_size=20,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://wallet.test") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """A direct connection, for asserting on rows and for going behind the service's back."""
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def api(http: httpx.AsyncClient, settings: Settings) -> Api:
+    return Api(http=http, settings=settings)
+
+
+@pytest.fixture
+def payments_token(settings: Settings) -> str:
+    return issue_token(settings=settings, subject="ride-platform", roles=[Role.PAYMENTS])
+
+
+@pytest.fixture
+def owner() -> str:
+    """A fresh owner id, so tests never share wallets."""
+    return f"rider-{uuid4().hex[:10]}"

@@ -1,0 +1,68 @@
+"""A thin client for the API, so tests read as the flows they check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import httpx
+
+from wallet.auth.tokens import Role, issue_token
+from wallet.config import Settings
+
+
+@dataclass
+class Api:
+    http: httpx.AsyncClient
+    settings: Settings
+
+    def token(self, subject: str = "ride-platform", role: Role = Role.PAYMENTS) -> str:
+        return issue_token(settings=self.settings, subject=subject, roles=[role])
+
+    def headers(
+        self, token: str | None = None, *, key: str | None = None, **extra: str
+    ) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {token or self.token()}", **extra}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return headers
+
+    async def create_wallet(self, owner_id: str, currency: str = "USD") -> dict[str, Any]:
+        response = await self.http.post(
+            "/v1/wallets",
+            json={"owner_id": owner_id, "currency": currency},
+            headers=self.headers(),
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def move(
+        self,
+        wallet_id: str,
+        action: str,
+        body: dict[str, Any],
+        *,
+        token: str | None = None,
+        key: str | None = None,
+    ) -> httpx.Response:
+        """POST a money movement (deposit, withdraw, transfer) with a fresh key by default."""
+        return await self.http.post(
+            f"/v1/wallets/{wallet_id}/{action}",
+            json=body,
+            headers=self.headers(token, key=key or str(uuid4())),
+        )
+
+    async def funded_wallet(self, owner_id: str, amount: int, currency: str = "USD") -> str:
+        wallet = await self.create_wallet(owner_id, currency)
+        response = await self.move(wallet["id"], "deposit", {"amount": amount})
+        assert response.status_code == 201, response.text
+        wallet_id: str = wallet["id"]
+        return wallet_id
+
+    async def wallet(self, wallet_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"/v1/wallets/{wallet_id}", headers=self.headers())
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
