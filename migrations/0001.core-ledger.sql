@@ -278,6 +278,11 @@ BEGIN
         IF w.currency <> txn_currency THEN
             RETURN ROW('currency_mismatch', 422, NULL)::ledger_result;
         END IF;
+        -- BIGINT holds every balance: refuse what would not fit rather than fail mid-write.
+        IF w.balance::numeric + w.delta NOT BETWEEN -9223372036854775808 AND 9223372036854775807
+           OR w.held::numeric + w.held_change > 9223372036854775807 THEN
+            RETURN ROW('amount_out_of_range', 422, NULL)::ledger_result;
+        END IF;
         IF w.kind = 'USER' THEN
             -- Money may leave (or be reserved in) an ACTIVE wallet only; a FROZEN one still
             -- receives and releases; a CLOSED one does nothing.

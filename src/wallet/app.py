@@ -13,6 +13,7 @@ from wallet.config import Settings, get_settings
 from wallet.db.pool import create_pool
 from wallet.errors import install_error_handlers
 from wallet.ledger import endpoints as ledger_endpoints
+from wallet.ledger.batcher import PostingBatcher
 from wallet.observability import TraceAndMetricsMiddleware
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
@@ -28,6 +29,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(
             database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+        )
+        app.state.posting_batcher = PostingBatcher(
+            app.state.pool,
+            max_batch=settings.posting_batch_max,
+            max_in_flight=settings.posting_batches_in_flight,
         )
         try:
             yield

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     pool_min_size: int = 2
     pool_max_size: int = 20
+    # Postings from concurrent requests share one transaction (see ledger/batcher.py).
+    posting_batch_max: int = Field(default=64, ge=1, le=1000)
+    posting_batches_in_flight: int = Field(default=4, ge=1)
     ledger_page_max: int = 200
     idempotency_ttl_hours: int = 24
     log_level: str = "INFO"

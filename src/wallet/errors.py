@@ -73,6 +73,12 @@ class InsufficientFunds(WalletError):
     title = "Insufficient available funds"
 
 
+class AmountOutOfRange(WalletError):
+    status_code = 422
+    code = "amount_out_of_range"
+    title = "The resulting balance would exceed what a wallet can hold"
+
+
 class CurrencyMismatch(WalletError):
     status_code = 422
     code = "currency_mismatch"
@@ -127,6 +133,7 @@ ERRORS_BY_CODE: dict[str, type[WalletError]] = {
         WalletNotFound,
         WalletNotActive,
         InsufficientFunds,
+        AmountOutOfRange,
         CurrencyMismatch,
         IdempotencyKeyReused,
         IdempotencyKeyInUse,

@@ -97,7 +97,7 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
-def current_trace_id(request: Request) -> str:
+async def current_trace_id(request: Request) -> str:
     """The trace id the middleware settled on for this request."""
     trace_id: str = request.state.trace_id
     return trace_id

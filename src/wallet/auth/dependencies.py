@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,7 +16,7 @@ def _verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -27,10 +27,10 @@ def current_principal(request: Request) -> Principal:
         raise NotAuthenticated(f"Invalid token: {exc}") from exc
 
 
-def require_roles(*allowed: Role) -> Callable[[Principal], Principal]:
+def require_roles(*allowed: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through only callers holding one of ``allowed``."""
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.roles.isdisjoint(allowed):
             raise Forbidden(f"Requires one of the roles: {', '.join(sorted(allowed))}")
         return principal

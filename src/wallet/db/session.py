@@ -10,9 +10,14 @@ from fastapi import Depends, Request
 from wallet.db.pool import Connection, Pool
 
 
-def get_pool(request: Request) -> Pool:
+def pool_of(request: Request) -> Pool:
     pool: Pool = request.app.state.pool
     return pool
+
+
+async def get_pool(request: Request) -> Pool:
+    # async: FastAPI runs plain-def dependencies in a thread pool, which costs far more.
+    return pool_of(request)
 
 
 async def get_connection(request: Request) -> AsyncIterator[Connection]:
@@ -21,7 +26,7 @@ async def get_connection(request: Request) -> AsyncIterator[Connection]:
     Money movements are one statement (the ledger_post function), which PostgreSQL runs as
     its own transaction: the request's unit of work commits or rolls back as a whole.
     """
-    async with get_pool(request).acquire() as conn:
+    async with pool_of(request).acquire() as conn:
         yield conn
 
 

@@ -12,7 +12,7 @@ from wallet.errors import IdempotencyKeyRequired, RequestValidationFailed
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft allows
 
 
-def required_idempotency_key(
+async def required_idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(

@@ -9,11 +9,15 @@ from wallet.auth.tokens import Principal
 from wallet.db.pool import Connection
 from wallet.errors import ERRORS_BY_CODE, WalletNotFound
 from wallet.ledger import repository
+from wallet.ledger.batcher import PostingBatcher
 from wallet.ledger.core import Posting
 from wallet.ledger.cursor import decode_cursor, encode_cursor
 from wallet.ledger.schemas import LedgerItem, LedgerPage
 from wallet.observability import BALANCE_CHANGES, TRANSFER_FAILURES
 from wallet.wallets.repository import find_wallet
+
+# Where postings go: a connection (alone, one transaction) or the app's batcher.
+LedgerTarget = Connection | PostingBatcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +29,12 @@ class PostedTransaction:
     replayed: bool
 
 
-async def post_one(conn: Connection, posting: Posting) -> PostedTransaction:
-    (result,) = await repository.post(conn, [posting])
+async def post_one(target: LedgerTarget, posting: Posting) -> PostedTransaction:
+    """Post one journal, alone on ``target`` or grouped with others by the batcher."""
+    if isinstance(target, PostingBatcher):
+        result = await target.submit(posting)
+    else:
+        (result,) = await repository.post(target, [posting])
     if result.body is not None and result.outcome in ("posted", "replayed"):
         if result.outcome == "posted":
             BALANCE_CHANGES.labels(posting.journal_type).inc()

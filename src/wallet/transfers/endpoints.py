@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
@@ -10,8 +11,8 @@ from starlette.responses import Response
 
 from wallet.auth.dependencies import AnyCaller, PlatformCaller
 from wallet.auth.tokens import Principal
-from wallet.db.session import DbConnection
 from wallet.errors import (
+    AmountOutOfRange,
     CurrencyMismatch,
     Forbidden,
     IdempotencyKeyInUse,
@@ -25,6 +26,7 @@ from wallet.errors import (
     problem_doc,
 )
 from wallet.idempotency.dependencies import IdempotencyKey
+from wallet.ledger.batcher import PostingBatcher
 from wallet.ledger.core import PostingContext, request_fingerprint
 from wallet.ledger.schemas import TransactionOut
 from wallet.ledger.service import PostedTransaction
@@ -40,6 +42,7 @@ _MONEY_ERRORS = problem_doc(
     WalletNotFound,
     WalletNotActive,
     InsufficientFunds,
+    AmountOutOfRange,
     CurrencyMismatch,
     SameWallet,
     IdempotencyKeyRequired,
@@ -58,16 +61,14 @@ def transaction_response(posted: PostedTransaction) -> Response:
     )
 
 
-class _MoneyRequest:
+@dataclass(frozen=True, slots=True)
+class MoneyRequestParts:
     """The parts every money route needs, gathered once as a dependency."""
 
-    def __init__(
-        self, request: Request, conn: DbConnection, key: IdempotencyKey, trace_id: TraceId
-    ) -> None:
-        self.request = request
-        self.conn = conn
-        self.key = key
-        self.trace_id = trace_id
+    request: Request
+    ledger: PostingBatcher
+    key: str
+    trace_id: str
 
     def context(self, caller: Principal, body: MovementRequest) -> PostingContext:
         """Who is asking, under which key, for exactly what."""
@@ -85,7 +86,14 @@ class _MoneyRequest:
         )
 
 
-MoneyRequest = Annotated[_MoneyRequest, Depends()]
+async def money_request_parts(
+    request: Request, key: IdempotencyKey, trace_id: TraceId
+) -> MoneyRequestParts:
+    batcher: PostingBatcher = request.app.state.posting_batcher
+    return MoneyRequestParts(request=request, ledger=batcher, key=key, trace_id=trace_id)
+
+
+MoneyRequest = Annotated[MoneyRequestParts, Depends(money_request_parts)]
 
 
 @router.post("/deposit", status_code=201, response_model=TransactionOut, responses=_MONEY_ERRORS)
@@ -93,7 +101,7 @@ async def deposit(
     wallet_id: UUID, body: MovementRequest, caller: PlatformCaller, money: MoneyRequest
 ) -> Response:
     posted = await service.deposit(
-        money.conn, context=money.context(caller, body), wallet_id=wallet_id, request=body
+        money.ledger, context=money.context(caller, body), wallet_id=wallet_id, request=body
     )
     return transaction_response(posted)
 
@@ -103,7 +111,7 @@ async def withdraw(
     wallet_id: UUID, body: MovementRequest, caller: PlatformCaller, money: MoneyRequest
 ) -> Response:
     posted = await service.withdraw(
-        money.conn, context=money.context(caller, body), wallet_id=wallet_id, request=body
+        money.ledger, context=money.context(caller, body), wallet_id=wallet_id, request=body
     )
     return transaction_response(posted)
 
@@ -113,6 +121,6 @@ async def transfer(
     wallet_id: UUID, body: TransferRequest, caller: AnyCaller, money: MoneyRequest
 ) -> Response:
     posted = await service.transfer(
-        money.conn, context=money.context(caller, body), wallet_id=wallet_id, request=body
+        money.ledger, context=money.context(caller, body), wallet_id=wallet_id, request=body
     )
     return transaction_response(posted)

@@ -6,15 +6,14 @@ from uuid import UUID
 
 from uuid_utils.compat import uuid7
 
-from wallet.db.pool import Connection
 from wallet.ledger import core
 from wallet.ledger.core import JournalType, Leg, PostingContext
-from wallet.ledger.service import PostedTransaction, post_one
+from wallet.ledger.service import LedgerTarget, PostedTransaction, post_one
 from wallet.transfers.schemas import MovementRequest, TransferRequest
 
 
 async def _post(
-    conn: Connection,
+    ledger: LedgerTarget,
     *,
     context: PostingContext,
     journal_type: JournalType,
@@ -34,14 +33,14 @@ async def _post(
         category=request.category,
         metadata=request.metadata,
     )
-    return await post_one(conn, posting)
+    return await post_one(ledger, posting)
 
 
 async def deposit(
-    conn: Connection, *, context: PostingContext, wallet_id: UUID, request: MovementRequest
+    ledger: LedgerTarget, *, context: PostingContext, wallet_id: UUID, request: MovementRequest
 ) -> PostedTransaction:
     return await _post(
-        conn,
+        ledger,
         context=context,
         journal_type=JournalType.DEPOSIT,
         wallet_id=wallet_id,
@@ -51,10 +50,10 @@ async def deposit(
 
 
 async def withdraw(
-    conn: Connection, *, context: PostingContext, wallet_id: UUID, request: MovementRequest
+    ledger: LedgerTarget, *, context: PostingContext, wallet_id: UUID, request: MovementRequest
 ) -> PostedTransaction:
     return await _post(
-        conn,
+        ledger,
         context=context,
         journal_type=JournalType.WITHDRAW,
         wallet_id=wallet_id,
@@ -64,10 +63,10 @@ async def withdraw(
 
 
 async def transfer(
-    conn: Connection, *, context: PostingContext, wallet_id: UUID, request: TransferRequest
+    ledger: LedgerTarget, *, context: PostingContext, wallet_id: UUID, request: TransferRequest
 ) -> PostedTransaction:
     return await _post(
-        conn,
+        ledger,
         context=context,
         journal_type=JournalType.TRANSFER,
         wallet_id=wallet_id,
