@@ -16,6 +16,11 @@ CREATE FUNCTION uuid_v7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
         'hex')::uuid
 $$;
 
+-- Timestamps in JSON built by SQL, in the same form the API's Python side writes (UTC, 'Z').
+CREATE FUNCTION json_time(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
 CREATE TABLE wallets (
     id          uuid PRIMARY KEY,
     owner_id    text        NOT NULL,
@@ -338,7 +343,7 @@ BEGIN
         'entries', entries_json, 'reference_id', p.reference_id, 'category', p.category,
         'metadata', coalesce(p.metadata, '{}'), 'hold_id', p.hold_id,
         'related_transaction_id', p.related_journal_id, 'trace_id', p.trace_id,
-        'created_at', created)::text;
+        'created_at', json_time(created))::text;
 
     -- One event per user wallet the journal touched, numbered by that wallet's version.
     INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, payload, trace_id,
