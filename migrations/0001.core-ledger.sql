@@ -238,6 +238,7 @@ DECLARE
     txn_owner     text;
     leg           ledger_leg;
     leg_wallets   uuid[] := '{}';
+    named_wallets uuid[] := '{}';
     leg_amounts   bigint[] := '{}';
     leg_helds     bigint[] := '{}';
     wanted        integer;
@@ -260,6 +261,9 @@ BEGIN
     END IF;
 
     FOREACH leg IN ARRAY p.legs LOOP
+        IF leg.wallet_id IS NOT NULL THEN
+            named_wallets := named_wallets || leg.wallet_id;
+        END IF;
         leg_wallets := leg_wallets
             || coalesce(leg.wallet_id, system_wallet_id(leg.system_kind, txn_currency));
         leg_amounts := leg_amounts || leg.amount;
@@ -280,6 +284,10 @@ BEGIN
         FOR UPDATE OF wallets
     LOOP
         locked := locked + 1;
+        -- System wallets are reached by kind only; a client naming one by id finds nothing.
+        IF w.kind <> 'USER' AND w.id = ANY(named_wallets) THEN
+            RETURN ROW('wallet_not_found', 404, NULL)::ledger_result;
+        END IF;
         IF w.currency <> txn_currency THEN
             RETURN ROW('currency_mismatch', 422, NULL)::ledger_result;
         END IF;
