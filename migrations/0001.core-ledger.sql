@@ -121,6 +121,7 @@ CREATE TRIGGER journals_no_truncate BEFORE TRUNCATE ON journals
 CREATE FUNCTION check_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     journal uuid;
+    currencies bigint;
     unbalanced text;
 BEGIN
     -- Separate statements: plpgsql plans each only when it runs, and NEW differs per table.
@@ -129,12 +130,14 @@ BEGIN
     ELSE
         journal := NEW.journal_id;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM entries WHERE journal_id = journal) THEN
+    -- One pass over the journal's entries: how many currencies, and one that does not balance.
+    SELECT count(*), min(currency) FILTER (WHERE total <> 0) INTO currencies, unbalanced
+    FROM (SELECT currency, sum(amount) AS total FROM entries WHERE journal_id = journal
+          GROUP BY currency) AS per_currency;
+    IF currencies = 0 THEN
         RAISE EXCEPTION 'journal % has no entries', journal USING ERRCODE = 'check_violation';
     END IF;
-    SELECT currency INTO unbalanced FROM entries WHERE journal_id = journal
-        GROUP BY currency HAVING sum(amount) <> 0 LIMIT 1;
-    IF FOUND THEN
+    IF unbalanced IS NOT NULL THEN
         RAISE EXCEPTION 'journal % does not balance in %', journal, unbalanced
             USING ERRCODE = 'check_violation';
     END IF;
