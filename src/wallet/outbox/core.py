@@ -80,8 +80,8 @@ def retry_delay(
 
     Half the delay is fixed and half random, so retries spread out but never come early.
     """
-    ceiling = min(max_seconds, base_seconds * 2 ** max(attempts - 1, 0))
-    jitter: float = (rng or random).random()  # spreads retries; not a secret
+    ceiling = min(max_seconds, base_seconds * 2.0 ** max(attempts - 1, 0))
+    jitter = (rng or random).random()  # spreads retries; not a secret
     return ceiling / 2 + ceiling / 2 * jitter
 
 
