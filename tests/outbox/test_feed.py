@@ -53,7 +53,9 @@ async def test_feed_serves_cloudevents_of_money_movements_page_by_page(
     source = await api.funded_wallet(owner, 1_000)
     target = await api.create_wallet(f"{owner}-b")
     for amount in (100, 200, 300):
-        response = await api.move(source, "transfer", {"to_wallet_id": target["id"], "amount": amount})
+        response = await api.move(
+            source, "transfer", {"to_wallet_id": target["id"], "amount": amount}
+        )
         assert response.status_code == 201
 
     items, cursor = [], start
