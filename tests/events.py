@@ -63,9 +63,9 @@ class EventSink:
         return [d for d in self.received if d.body["subject"] in wanted]
 
     async def wait_until(
-        self, condition: Callable[[], bool], *, timeout: float = 20.0, what: str = "events"
+        self, condition: Callable[[], bool], *, within: float = 20.0, what: str = "events"
     ) -> None:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while not condition():
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what}")

@@ -29,7 +29,7 @@ class Workers:
 
     def start(self) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"worker-{len(self.processes)}.log").open("wb")
-        process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        process = subprocess.Popen(
             [sys.executable, "-m", "wallet.cli", "worker"],
             env=self.env,
             stdout=log,
@@ -80,8 +80,8 @@ async def _movements(api: Api, owner: str, wallets: int, transfers: int) -> list
     return ids
 
 
-async def _wait_for(condition: Any, timeout: float = 30.0) -> None:
-    for _ in range(int(timeout / 0.05)):
+async def _wait_for(condition: Any, within: float = 30.0) -> None:
+    for _ in range(int(within / 0.05)):
         if await condition():
             return
         await asyncio.sleep(0.05)
@@ -113,7 +113,7 @@ async def test_sigkill_between_publish_and_mark_loses_nothing(
         first = workers.start()
         await event_sink.wait_until(
             lambda: {d.message_id for d in event_sink.for_wallets(wallets)} >= expected,
-            timeout=30,
+            within=30,
         )
         assert await blocker.fetchval(
             "SELECT count(*) FROM outbox WHERE wallet_id = ANY($1::uuid[]) AND status = 'PENDING'",
