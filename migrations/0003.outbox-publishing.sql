@@ -14,8 +14,9 @@ ALTER TABLE outbox
 
 UPDATE outbox SET status = 'PUBLISHED' WHERE published_at IS NOT NULL;
 
--- The publisher: is there an earlier undelivered event of this wallet? One index probe.
-CREATE INDEX outbox_pending_by_wallet ON outbox (wallet_id, sequence) WHERE status = 'PENDING';
+-- The publisher finds a wallet's previous event through UNIQUE (wallet_id, sequence) and its
+-- first undelivered ones through outbox_unpublished, both from 0001: no new index to maintain
+-- on the money path for it.
 -- Pruning: published rows past the retention window.
 CREATE INDEX outbox_published_at ON outbox (published_at) WHERE status = 'PUBLISHED';
 -- The feed's keyset.

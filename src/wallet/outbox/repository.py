@@ -30,15 +30,18 @@ def _event(row: Any) -> OutboxEvent:
 # claimed with a row lock that other workers skip, and later events of that wallet only ride
 # behind their head in the same claim, up to the first one still waiting to retry. While a head
 # is locked it is still PENDING to everyone else, so no other worker takes its followers.
+# A wallet's undelivered events are always the tail of its sequence (new events are appended,
+# delivery goes from the front, dead letters only leave the front), so "the previous event is
+# not PENDING" identifies a head with one probe of the (wallet_id, sequence) index. Only a
+# replayed event breaks the rule, and it has been delivered before.
 _CLAIM = """
 WITH heads AS (
     SELECT o.id, o.wallet_id, o.sequence
     FROM outbox AS o
     WHERE o.published_at IS NULL AND o.status = 'PENDING' AND o.next_attempt_at <= now()
-      AND NOT EXISTS (
-          SELECT 1 FROM outbox AS earlier
-          WHERE earlier.wallet_id = o.wallet_id AND earlier.sequence < o.sequence
-            AND earlier.status = 'PENDING')
+      AND (SELECT previous.status FROM outbox AS previous
+           WHERE previous.wallet_id = o.wallet_id AND previous.sequence < o.sequence
+           ORDER BY previous.sequence DESC LIMIT 1) IS DISTINCT FROM 'PENDING'
     ORDER BY o.id
     LIMIT $1
     FOR UPDATE OF o SKIP LOCKED
