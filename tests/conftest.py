@@ -101,3 +101,35 @@ def payments_token(settings: Settings) -> str:
 def owner() -> str:
     """A fresh owner id, so tests never share wallets."""
     return f"rider-{uuid4().hex[:10]}"
+
+
+# --- Events (issue 4): a real RabbitMQ ------------------------------------------------------
+# Event tests need the broker. Without one they are skipped with the reason, unless
+# WALLET_REQUIRE_BROKER=1 (CI), where a missing broker fails them instead.
+
+
+@pytest.fixture(scope="session")
+async def rabbitmq_url() -> str:
+    import aio_pika
+    from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+
+    url = os.environ.get("WALLET_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    try:
+        connection = await aio_pika.connect(url, timeout=5)
+    except (*CONNECTION_EXCEPTIONS, TimeoutError) as exc:
+        reason = f"RabbitMQ is not reachable ({type(exc).__name__}: {exc})"
+        if os.environ.get("WALLET_REQUIRE_BROKER") == "1":
+            pytest.fail(f"{reason}; WALLET_REQUIRE_BROKER=1 makes that a failure")
+        pytest.skip(f"{reason}; set WALLET_TEST_RABBITMQ_URL or start RabbitMQ")
+    await connection.close()
+    return url
+
+
+@pytest.fixture
+async def event_sink(rabbitmq_url: str) -> AsyncIterator[Any]:
+    """A consumer queue on an exchange of this test's own, collecting every event."""
+    from tests.events import EventSink
+
+    sink = await EventSink.open(rabbitmq_url, exchange_name=f"wallet.events.test.{uuid4().hex}")
+    yield sink
+    await sink.close()

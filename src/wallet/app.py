@@ -15,8 +15,11 @@ from wallet.errors import install_error_handlers
 from wallet.ledger import endpoints as ledger_endpoints
 from wallet.ledger.batcher import PostingBatcher
 from wallet.observability import TraceAndMetricsMiddleware
+from wallet.outbox import endpoints as event_endpoints
+from wallet.outbox.broker import BrokerProbe
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
+from wallet.workers.process import in_background
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,7 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_in_flight=settings.posting_batches_in_flight,
         )
         try:
-            yield
+            if settings.run_worker_in_server:
+                async with in_background(app.state.pool, settings):
+                    yield
+            else:
+                yield
         finally:
             await app.state.pool.close()
 
@@ -48,12 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
+    app.state.broker_probe = BrokerProbe(settings.rabbitmq_url) if settings.rabbitmq_url else None
     install_error_handlers(app)
     app.add_middleware(TraceAndMetricsMiddleware)
     for router in (
         wallet_endpoints.router,
         transfer_endpoints.router,
         ledger_endpoints.router,
+        event_endpoints.router,
         health.router,
     ):
         app.include_router(router)

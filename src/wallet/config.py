@@ -35,6 +35,27 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = 24
     log_level: str = "INFO"
 
+    # Events (outbox publishing, the worker and the feed): see docs/events.md.
+    rabbitmq_exchange: str = "wallet.events"
+    events_source: str = Field(default="urn:wallet-service", description="CloudEvents source.")
+    events_page_max: int = 1000
+    outbox_poll_seconds: float = 0.2
+    outbox_wallets_per_round: int = 200
+    outbox_events_per_wallet: int = 50
+    outbox_max_attempts: int = 10
+    outbox_retry_base_seconds: float = 1.0
+    outbox_retry_max_seconds: float = 300.0
+    outbox_confirm_timeout_seconds: float = 10.0
+    outbox_max_message_bytes: int = 1_000_000
+    outbox_retention_hours: float = Field(
+        default=168.0, description="Published events stay readable in the feed this long."
+    )
+    worker_max_backoff_seconds: float = 30.0
+    worker_metrics_port: int | None = None
+    run_worker_in_server: bool = Field(
+        default=False, description="Run the worker's loops inside `wallet serve` too."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
