@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from wallet.audit.service import client_address_of
 from wallet.auth.dependencies import AnyCaller, PlatformCaller
 from wallet.auth.tokens import Principal
 from wallet.db.session import DbConnection
@@ -82,6 +83,7 @@ class _MoneyRequest:
             fingerprint=fingerprint,
             trace_id=self.trace_id,
             required_owner=caller.owner_scope,
+            client_address=client_address_of(self.request),
         )
 
 

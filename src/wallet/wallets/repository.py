@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from wallet.audit.schemas import RequestAudit
 from wallet.db.pool import Connection
 
 _WALLET_COLUMNS = """id, owner_id, currency, balance, held, balance - held AS available, status,
@@ -18,9 +19,12 @@ async def insert_wallet(
     owner_id: str,
     currency: str,
     metadata: dict[str, Any],
-    trace_id: str,
+    audit: RequestAudit,
 ) -> dict[str, Any] | None:
-    """Create the wallet and its ``wallet.created`` event; None if the owner already has one."""
+    """Create the wallet, its ``wallet.created`` event and audit row; None if it exists.
+
+    The event leaves metadata out: it may hold personal data, which never goes to the broker.
+    """
     row = await conn.fetchrow(
         f"""
         WITH created AS (
@@ -31,8 +35,15 @@ async def insert_wallet(
         ), event AS (
             INSERT INTO outbox (event_id, event_type, wallet_id, sequence, payload, trace_id)
             SELECT uuid_v7(), 'wallet.created', id, version,
-                   jsonb_build_object('wallet', to_jsonb(created)), $5
+                   jsonb_build_object('wallet', to_jsonb(created) - 'metadata'), $5
             FROM created
+        ), audit AS (
+            INSERT INTO audit_log (actor, action, resource_type, resource_id, outcome,
+                                   client_address, trace_id)
+            SELECT $6, 'wallet.create', 'wallet', (SELECT id::text FROM created),
+                   CASE WHEN EXISTS (SELECT 1 FROM created) THEN 'created'
+                        ELSE 'wallet_already_exists' END,
+                   $7, $5
         )
         SELECT * FROM created
         """,  # noqa: S608 - the interpolated text is a constant column list
@@ -40,7 +51,9 @@ async def insert_wallet(
         owner_id,
         currency,
         metadata,
-        trace_id,
+        audit.trace_id,
+        audit.actor,
+        audit.client_address,
     )
     return dict(row) if row else None
 
