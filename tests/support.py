@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +11,7 @@ from urllib.parse import quote
 from uuid import uuid4
 
 import httpx
+from fastapi import FastAPI
 from jwt.algorithms import RSAAlgorithm
 
 from wallet.auth.tokens import Role, issue_token
@@ -35,11 +36,15 @@ def jwks_document(public_keys: dict[str, Any]) -> str:
 
 
 @asynccontextmanager
-async def started_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def started_app(
+    settings: Settings, *, extend: Callable[[FastAPI], None] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     """A separate app (own pool, limits, routes) with these settings, and a client for it."""
     from wallet.app import create_app
 
     application = create_app(settings)
+    if extend is not None:
+        extend(application)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://wallet.test") as client:
