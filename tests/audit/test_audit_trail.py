@@ -56,7 +56,9 @@ async def test_posted_and_refused_money_mutations(
     assert first["details"]["amount"] == 60
 
 
-async def test_wallet_creation_is_audited(api: Api, owner: str, db: asyncpg.Connection[Any]) -> None:
+async def test_wallet_creation_is_audited(
+    api: Api, owner: str, db: asyncpg.Connection[Any]
+) -> None:
     trace = _trace()
     for expected_status in (201, 409):
         response = await api.http.post(
@@ -105,10 +107,12 @@ async def test_admin_actions_are_audited(api: Api, db: asyncpg.Connection[Any]) 
     trace = _trace()
     async with started_app(api.settings, extend=add_admin_route) as client:
         admin = await client.post(
-            "/v1/admin/ping", headers=api.headers(api.token("ops", Role.ADMIN), **{"X-Trace-Id": trace})
+            "/v1/admin/ping",
+            headers=api.headers(api.token("ops", Role.ADMIN), **{"X-Trace-Id": trace}),
         )
         payments = await client.post(
-            "/v1/admin/ping", headers=api.headers(api.token("svc", Role.PAYMENTS), **{"X-Trace-Id": trace})
+            "/v1/admin/ping",
+            headers=api.headers(api.token("svc", Role.PAYMENTS), **{"X-Trace-Id": trace}),
         )
     assert (admin.status_code, payments.status_code) == (200, 403)
     rows = [r for r in await _rows(db, trace) if r["action"].startswith("admin.")]

@@ -7,7 +7,6 @@ and is rolled back, so the shared test database stays clean.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -56,15 +55,17 @@ async def history(api: Api, owner: str, app: FastAPI, db: asyncpg.Connection[Any
     )
 
 
-async def _after(db: asyncpg.Connection[Any], *statements: str, bypass: bool = True) -> set[Any]:
-    """Findings after ``statements``, then roll them back."""
+async def _after(
+    db: asyncpg.Connection[Any], *statements: tuple[Any, ...], bypass: bool = True
+) -> set[Any]:
+    """Findings after ``statements`` (each: SQL, then its arguments), then roll them back."""
     transaction = db.transaction()
     await transaction.start()
     try:
         if bypass:  # as a superuser would: no triggers (append-only guards, hashing, FKs)
             await db.execute("SET LOCAL session_replication_role = replica")
-        for statement in statements:
-            await db.execute(statement)
+        for sql, *args in statements:
+            await db.execute(sql, *args)
         findings: list[Finding] = await repository.find_tampering(db)
         return {(f.table, f.row, f.problem) for f in findings}
     finally:
@@ -73,22 +74,24 @@ async def _after(db: asyncpg.Connection[Any], *statements: str, bypass: bool = T
 
 async def test_edited_audit_row(history: History, db: asyncpg.Connection[Any]) -> None:
     target = history.audit_ids[-2]
-    found = await _after(db, f"UPDATE audit_log SET outcome = 'forged' WHERE id = {target}")
+    found = await _after(db, ("UPDATE audit_log SET outcome = 'forged' WHERE id = $1", target))
     assert found == {("audit_log", str(target), "changed")}
 
 
 async def test_deleted_audit_row(history: History, db: asyncpg.Connection[Any]) -> None:
     target = history.audit_ids[-2]
-    found = await _after(db, f"DELETE FROM audit_log WHERE id = {target}")
+    found = await _after(db, ("DELETE FROM audit_log WHERE id = $1", target))
     assert found == {("audit_log", str(target), "removed")}
 
 
-async def test_deleted_audit_row_and_its_seal(history: History, db: asyncpg.Connection[Any]) -> None:
+async def test_deleted_audit_row_and_its_seal(
+    history: History, db: asyncpg.Connection[Any]
+) -> None:
     target, following = history.audit_ids[-2], history.audit_ids[-1]
     found = await _after(
         db,
-        f"DELETE FROM audit_log WHERE id = {target}",
-        f"DELETE FROM audit_seals WHERE audit_id = {target}",
+        ("DELETE FROM audit_log WHERE id = $1", target),
+        ("DELETE FROM audit_seals WHERE audit_id = $1", target),
     )
     assert found == {("audit_seals", str(following), "chain_broken")}
 
@@ -96,8 +99,10 @@ async def test_deleted_audit_row_and_its_seal(history: History, db: asyncpg.Conn
 async def test_inserted_audit_row(history: History, db: asyncpg.Connection[Any]) -> None:
     found = await _after(
         db,
-        """INSERT INTO audit_log (id, actor, action, resource_type, outcome)
-           OVERRIDING SYSTEM VALUE VALUES (0, 'ops', 'money.deposit', 'wallet', 'posted')""",
+        (
+            """INSERT INTO audit_log (id, actor, action, resource_type, outcome)
+               OVERRIDING SYSTEM VALUE VALUES (0, 'ops', 'money.deposit', 'wallet', 'posted')""",
+        ),
         bypass=False,
     )
     assert found == {("audit_log", "0", "inserted")}
@@ -105,34 +110,44 @@ async def test_inserted_audit_row(history: History, db: asyncpg.Connection[Any])
 
 async def test_edited_entry(history: History, db: asyncpg.Connection[Any]) -> None:
     target = history.entry_ids[1]
-    found = await _after(db, f"UPDATE entries SET held_before = 1, held_after = 1 WHERE id = {target}")
+    found = await _after(
+        db, ("UPDATE entries SET held_before = 1, held_after = 1 WHERE id = $1", target)
+    )
     assert ("entries", str(target), "changed") in found
 
 
 async def test_edited_journal(history: History, db: asyncpg.Connection[Any]) -> None:
     journal = history.journal_ids[1]
-    found = await _after(db, f"UPDATE journals SET reference_id = 'forged' WHERE id = '{journal}'")
+    found = await _after(
+        db, ("UPDATE journals SET reference_id = 'forged' WHERE id = $1::uuid", journal)
+    )
     assert ("entries", str(history.entry_ids[1]), "changed") in found
 
 
 async def test_deleted_entry_mid_chain(history: History, db: asyncpg.Connection[Any]) -> None:
-    found = await _after(db, f"DELETE FROM entries WHERE id = {history.entry_ids[1]}")
+    found = await _after(db, ("DELETE FROM entries WHERE id = $1", history.entry_ids[1]))
     assert ("entries", str(history.entry_ids[2]), "chain_broken") in found
     assert ("journals", history.journal_ids[1], "unbalanced") in found
 
 
 async def test_deleted_newest_entry(history: History, db: asyncpg.Connection[Any]) -> None:
-    found = await _after(db, f"DELETE FROM entries WHERE id = {history.entry_ids[-1]}")
+    found = await _after(db, ("DELETE FROM entries WHERE id = $1", history.entry_ids[-1]))
     assert ("wallets", history.wallet_id, "head_mismatch") in found
 
 
-async def test_inserted_entry_with_triggers_on(history: History, db: asyncpg.Connection[Any]) -> None:
+async def test_inserted_entry_with_triggers_on(
+    history: History, db: asyncpg.Connection[Any]
+) -> None:
     """Even with the hashing trigger filling in a valid link, the books give it away."""
     found = await _after(
         db,
-        f"""INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
-                                 balance_after, held_before, held_after)
-            VALUES ('{history.journal_ids[0]}', '{history.wallet_id}', 'USD', 500, 150, 650, 0, 0)""",
+        (
+            """INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
+                                    balance_after, held_before, held_after)
+               VALUES ($1::uuid, $2::uuid, 'USD', 500, 150, 650, 0, 0)""",
+            history.journal_ids[0],
+            history.wallet_id,
+        ),
         bypass=False,
     )
     assert ("wallets", history.wallet_id, "head_mismatch") in found
@@ -142,11 +157,15 @@ async def test_inserted_entry_with_triggers_on(history: History, db: asyncpg.Con
 async def test_inserted_entry_mid_chain(history: History, db: asyncpg.Connection[Any]) -> None:
     found = await _after(
         db,
-        f"""INSERT INTO entries (id, journal_id, wallet_id, currency, amount, balance_before,
-                                 balance_after, held_before, held_after)
-            OVERRIDING SYSTEM VALUE
-            VALUES ({history.entry_ids[0]} + 1000000000, '{history.journal_ids[0]}',
-                    '{history.wallet_id}', 'USD', 0, 150, 150, 0, 0)""",
+        (
+            """INSERT INTO entries (id, journal_id, wallet_id, currency, amount, balance_before,
+                                    balance_after, held_before, held_after)
+               OVERRIDING SYSTEM VALUE
+               VALUES ($1, $2::uuid, $3::uuid, 'USD', 0, 150, 150, 0, 0)""",
+            history.entry_ids[0] + 1000000000,
+            history.journal_ids[0],
+            history.wallet_id,
+        ),
     )
     assert ("entries", str(history.entry_ids[0] + 1000000000), "changed") in found
 

@@ -205,3 +205,24 @@ def test_secret_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     secret_file.write_text("a-secret-read-from-a-mounted-file-0123456789\n")
     monkeypatch.setenv("WALLET_JWT_SECRET_FILE", str(secret_file))
     assert Settings(data_dir=tmp_path).jwt_secret == "a-secret-read-from-a-mounted-file-0123456789"
+
+
+def test_wallet_token_command_signs_with_the_dev_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from wallet.cli import app as cli
+    from wallet.config import get_settings
+
+    for name in ("WALLET_JWT_SECRET", "WALLET_JWT_SECRET_FILE", "WALLET_JWT_PRIVATE_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WALLET_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["token", "--subject", "ada", "--role", "user"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    principal = TokenVerifier(Settings(data_dir=tmp_path)).verify(result.output.strip())
+    assert (principal.subject, principal.roles) == ("ada", frozenset({Role.USER}))

@@ -21,7 +21,8 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from wallet.config import Settings
 
-DEV_SECRET_FILE = "jwt-dev-secret"  # noqa: S105 - a file name, not a secret
+# A file name, not a secret:
+DEV_SECRET_FILE = "jwt-dev-secret"  # noqa: S105  # nosec B105
 MIN_HS_SECRET_BYTES = 32
 # The only algorithms ever accepted; anything else (none, HS384 ...) is refused outright.
 ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"})
