@@ -26,16 +26,21 @@ app.add_typer(events_app, name="events")
 
 
 def resolve_database_url(settings: Settings) -> str:
-    """The configured server, or the embedded one started now (DESIGN D2)."""
-    if settings.database_url:
-        return settings.database_url
-    from wallet.db.embedded import start_embedded_server
+    """The configured server, or the embedded one started now (DESIGN D2).
 
-    url = start_embedded_server(Path(settings.data_dir))
-    # Server worker processes and the app factory read the URL from the environment.
-    os.environ["WALLET_DATABASE_URL"] = url
+    Returns the URL migrations run with (the owner role); the service's own URL (the
+    application role) is left in WALLET_DATABASE_URL.
+    """
+    if settings.database_url:
+        return settings.migration_database_url or settings.database_url
+    from wallet.db.embedded import start_embedded_service
+
+    urls = start_embedded_service(Path(settings.data_dir))
+    # Server worker processes and the app factory read the URLs from the environment.
+    os.environ["WALLET_DATABASE_URL"] = urls.application
+    os.environ["WALLET_MIGRATION_DATABASE_URL"] = urls.migrations
     get_settings.cache_clear()
-    return url
+    return urls.migrations
 
 
 @app.command()
@@ -166,6 +171,31 @@ def events_tail(
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how tailing ends
         asyncio.run(tail)
+
+
+audit_app = typer.Typer(help="The tamper-evident audit trail.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    seal: Annotated[bool, typer.Option(help="Seal settled rows first.")] = True,
+) -> None:
+    """Walk the audit and ledger hash chains; name every changed, inserted or removed row."""
+    import asyncio
+
+    from wallet.audit.verify import run_verify
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    resolve_database_url(settings)
+    findings = asyncio.run(run_verify(get_settings(), seal=seal))
+    for finding in findings:
+        typer.echo(str(finding))
+    if findings:
+        typer.echo(f"FAILED: {len(findings)} problem(s) found", err=True)
+        raise typer.Exit(code=1)
+    typer.echo("OK: audit trail and ledger chains verified")
 
 
 if __name__ == "__main__":

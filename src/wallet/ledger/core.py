@@ -63,6 +63,7 @@ class PostingContext:
     fingerprint: str
     trace_id: str
     required_owner: str | None = None
+    client_address: str | None = None  # for the audit trail
 
 
 @dataclass(frozen=True, slots=True)
