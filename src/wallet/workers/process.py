@@ -14,6 +14,7 @@ import signal
 from collections.abc import AsyncIterator
 from functools import partial
 
+from wallet.audit.tasks import seal_audit_chain
 from wallet.config import Settings
 from wallet.db.pool import Pool, create_pool
 from wallet.idempotency.tasks import prune_expired_keys
@@ -56,6 +57,8 @@ def build_tasks(
             every_seconds=60.0,
             drain_at=PRUNE_BATCH,
         ),
+        # Audit rows are chained shortly after they settle (see audit/tasks.py).
+        PeriodicTask("audit.seal", partial(seal_audit_chain, pool), every_seconds=2.0),
     ]
     if publisher is not None:
         # Any claimed row means more may be waiting: go again at once until a round is empty.
