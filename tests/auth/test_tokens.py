@@ -226,3 +226,16 @@ def test_wallet_token_command_signs_with_the_dev_key(
     assert result.exit_code == 0, result.output
     principal = TokenVerifier(Settings(data_dir=tmp_path)).verify(result.output.strip())
     assert (principal.subject, principal.roles) == ("ada", frozenset({Role.USER}))
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(settings: Settings) -> None:
+    import asyncio
+
+    strict = settings.model_copy(update={"jwt_leeway_seconds": 0})
+    verifier = TokenVerifier(strict)
+    token = issue_token(settings=strict, subject="svc", roles=[Role.PAYMENTS], ttl_seconds=1)
+    assert verifier.verify(token).subject == "svc"
+    assert verifier.verify(token).subject == "svc"  # the remembered answer
+    await asyncio.sleep(1.2)
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
