@@ -12,8 +12,10 @@ from wallet.auth.tokens import TokenVerifier
 from wallet.config import Settings, get_settings
 from wallet.db.pool import create_pool
 from wallet.errors import install_error_handlers
+from wallet.holds import endpoints as hold_endpoints
 from wallet.ledger import endpoints as ledger_endpoints
 from wallet.observability import TraceAndMetricsMiddleware
+from wallet.refunds import endpoints as refund_endpoints
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
 
@@ -48,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         wallet_endpoints.router,
         transfer_endpoints.router,
         ledger_endpoints.router,
+        hold_endpoints.router,
+        refund_endpoints.router,
         health.router,
     ):
         app.include_router(router)
