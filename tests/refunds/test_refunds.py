@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
@@ -145,3 +145,21 @@ async def test_users_may_not_refund(api: Api, owner: str) -> None:
     assert (response.status_code, response.json()["code"]) == (403, "forbidden")
     journals = await api.http.get(f"/v1/wallets/{payer}/ledger", headers=api.headers())
     assert [item["type"] for item in journals.json()["items"]] == ["TRANSFER", "DEPOSIT"]
+
+
+async def test_equal_shares_give_the_odd_unit_from_the_lower_wallet_id(
+    api: Api, owner: str
+) -> None:
+    payer = await api.funded_wallet(owner, 1_000)
+    first, second = sorted(
+        [(await api.create_wallet(f"{name}-{owner}"))["id"] for name in ("a", "b")], key=UUID
+    )
+    hold = await create_hold(api, payer, 100)
+    splits = [{"to_wallet_id": second, "amount": 50}, {"to_wallet_id": first, "amount": 50}]
+    captured = (await capture(api, hold["id"], {"splits": splits})).json()
+    response = await post(api, f"/v1/transactions/{captured['id']}/refund", {"amount": 1})
+    assert response.status_code == 201, response.text
+    assert {e["wallet_id"]: e["amount"] for e in response.json()["entries"]} == {
+        payer: 1,
+        first: -1,
+    }
