@@ -39,6 +39,7 @@ async def test_a_hold_reserves_available_and_writes_journal_entry_and_event(
         """,
         UUID(hold["id"]),
     )
+    assert entry is not None
     assert dict(entry) == {
         "type": "HOLD",
         "journal_amount": 400,
@@ -51,6 +52,7 @@ async def test_a_hold_reserves_available_and_writes_journal_entry_and_event(
         UUID(wallet_id),
         "hold.created",
     )
+    assert event is not None
     assert event["sequence"] == wallet["version"]
     assert orjson.loads(event["payload"])["hold"]["id"] == hold["id"]
     await assert_ledger_consistent(db, [wallet_id])
