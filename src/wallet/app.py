@@ -14,6 +14,7 @@ from wallet.auth.tokens import TokenVerifier
 from wallet.config import Settings, get_settings
 from wallet.db.pool import create_pool
 from wallet.errors import install_error_handlers
+from wallet.holds import endpoints as hold_endpoints
 from wallet.ledger import endpoints as ledger_endpoints
 from wallet.ledger.batcher import PostingBatcher
 from wallet.observability import TraceAndMetricsMiddleware
@@ -21,6 +22,7 @@ from wallet.outbox import endpoints as event_endpoints
 from wallet.outbox.broker import BrokerProbe
 from wallet.pii import PiiCipher
 from wallet.ratelimit import RateLimitMiddleware, RateLimits
+from wallet.refunds import endpoints as refund_endpoints
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
 from wallet.workers.process import in_background
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transfer_endpoints.router,
         ledger_endpoints.router,
         event_endpoints.router,
+        hold_endpoints.router,
+        refund_endpoints.router,
         health.router,
     ):
         app.include_router(router)

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     posting_batches_in_flight: int = Field(default=4, ge=1)
     ledger_page_max: int = 200
     idempotency_ttl_hours: int = 24
+
+    # Holds (issue 3): how long a hold lives unless told otherwise, the longest it may live,
+    # and how often / how much the expiry worker sweeps.
+    hold_default_ttl_seconds: int = Field(default=1800, ge=1)
+    hold_max_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    hold_expiry_interval_seconds: float = Field(default=5.0, gt=0)
+    hold_expiry_batch_size: int = Field(default=500, ge=1)
     log_level: str = "INFO"
 
     # Events (outbox publishing, the worker and the feed): see docs/events.md.

@@ -141,6 +141,64 @@ ERRORS_BY_CODE: dict[str, type[WalletError]] = {
 }
 
 
+# --- Holds and refunds (issue 3) -------------------------------------------------------------
+
+
+class HoldNotFound(WalletError):
+    status_code = 404
+    code = "hold_not_found"
+    title = "Hold not found"
+
+
+class HoldNotActive(WalletError):
+    status_code = 409
+    code = "hold_not_active"
+    title = "The hold is no longer HELD (captured, released or past its expiry)"
+
+
+class HoldExceeded(WalletError):
+    status_code = 422
+    code = "hold_exceeded"
+    title = "More than the hold still reserves"
+
+
+class HoldAmountBelowCaptured(WalletError):
+    status_code = 422
+    code = "hold_amount_below_captured"
+    title = "A hold's amount must stay above what was already captured"
+
+
+class TransactionNotRefundable(WalletError):
+    status_code = 422
+    code = "transaction_not_refundable"
+    title = "Only transfers and captures can be refunded"
+
+
+class RefundExceeded(WalletError):
+    status_code = 422
+    code = "refund_exceeded"
+    title = "More than what is left to refund of the transaction"
+
+
+ERRORS_BY_CODE.update(
+    {
+        cls.code: cls
+        for cls in (
+            SameWallet,
+            TransactionNotFound,
+            HoldNotFound,
+            HoldNotActive,
+            HoldExceeded,
+            HoldAmountBelowCaptured,
+            TransactionNotRefundable,
+            RefundExceeded,
+        )
+    }
+)
+
+# --- end of holds and refunds ------------------------------------------------------------------
+
+
 def problem_response(
     *,
     status_code: int,

@@ -32,6 +32,8 @@ class Target:
     owner: str
     other_wallet_id: str  # owned by ``other_owner`` with 1000 in it
     other_owner: str
+    hold_id: str  # a HELD hold of 300 on the path's wallet
+    transaction_id: str  # a transfer of 100 from the path's wallet to the other one
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,11 @@ class RouteCase:
     query: Callable[[Target], dict[str, str]] = field(default=lambda target: {})
 
     def path(self, target: Target) -> str:
-        return self.template.format(wallet_id=target.wallet_id)
+        return self.template.format(
+            wallet_id=target.wallet_id,
+            hold_id=target.hold_id,
+            transaction_id=target.transaction_id,
+        )
 
 
 def _amount(target: Target) -> dict[str, Any]:
@@ -92,6 +98,46 @@ ROUTE_CASES = [
         body=lambda target: {"amount": 100, "to_wallet_id": target.other_wallet_id},
     ),
     RouteCase(
+        "POST",
+        "/v1/wallets/{wallet_id}/holds",
+        {"own": 201, "other": 404, "payments": 201, "admin": 201, "anonymous": 401},
+        body=_amount,
+    ),
+    RouteCase(
+        "GET",
+        "/v1/wallets/{wallet_id}/holds",
+        {"own": 200, "other": 404, "payments": 200, "admin": 200, "anonymous": 401},
+    ),
+    RouteCase(
+        "GET",
+        "/v1/holds/{hold_id}",
+        {"own": 200, "other": 404, "payments": 200, "admin": 200, "anonymous": 401},
+    ),
+    RouteCase(
+        "POST",
+        "/v1/holds/{hold_id}/capture",
+        {"own": 403, "other": 403, "payments": 201, "admin": 201, "anonymous": 401},
+        body=_amount,
+    ),
+    RouteCase(
+        "POST",
+        "/v1/holds/{hold_id}/adjust",
+        {"own": 403, "other": 403, "payments": 200, "admin": 200, "anonymous": 401},
+        body=lambda target: {"amount": 400},
+    ),
+    RouteCase(
+        "POST",
+        "/v1/holds/{hold_id}/release",
+        {"own": 200, "other": 404, "payments": 200, "admin": 200, "anonymous": 401},
+        body=lambda target: {},
+    ),
+    RouteCase(
+        "POST",
+        "/v1/transactions/{transaction_id}/refund",
+        {"own": 403, "other": 403, "payments": 201, "admin": 201, "anonymous": 401},
+        body=lambda target: {"amount": 10},
+    ),
+    RouteCase(
         "GET",
         "/healthz",
         {"own": 200, "other": 200, "payments": 200, "admin": 200, "anonymous": 200},
@@ -127,11 +173,21 @@ async def _state(db: asyncpg.Connection[Any], target: Target) -> list[tuple[Any,
 )
 async def test_matrix(case: RouteCase, caller: str, api: Api, db: asyncpg.Connection[Any]) -> None:
     owner, other_owner = f"owner-{uuid4().hex[:8]}", f"other-{uuid4().hex[:8]}"
+    wallet_id = await api.funded_wallet(owner, 1000)
+    other_wallet_id = await api.funded_wallet(other_owner, 1000)
+    hold = await api.http.post(
+        f"/v1/wallets/{wallet_id}/holds", json={"amount": 300}, headers=api.headers(key=owner)
+    )
+    transfer = await api.move(
+        wallet_id, "transfer", {"to_wallet_id": other_wallet_id, "amount": 100}
+    )
     target = Target(
-        wallet_id=await api.funded_wallet(owner, 1000),
+        wallet_id=wallet_id,
         owner=owner,
-        other_wallet_id=await api.funded_wallet(other_owner, 1000),
+        other_wallet_id=other_wallet_id,
         other_owner=other_owner,
+        hold_id=hold.json()["id"],
+        transaction_id=transfer.json()["id"],
     )
     before = await _state(db, target)
     token = _token(api, caller, target)

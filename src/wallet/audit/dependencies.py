@@ -12,7 +12,7 @@ from wallet.auth.dependencies import Caller
 from wallet.observability import TraceId
 
 
-def request_audit(request: Request, caller: Caller, trace_id: TraceId) -> RequestAudit:
+async def request_audit(request: Request, caller: Caller, trace_id: TraceId) -> RequestAudit:
     return RequestAudit(
         actor=caller.subject, client_address=client_address_of(request), trace_id=trace_id
     )

@@ -39,11 +39,13 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/wallets/{wallet_id}/withdraw"): Rule(PLATFORM, NONE),
     ("POST", "/v1/wallets/{wallet_id}/transfer"): Rule(EVERYONE, "from own wallets only"),
     ("GET", "/v1/wallets/{wallet_id}/ledger"): Rule(EVERYONE, OWN),
-    # Routes arriving with the holds, events and reconciliation issues.
     ("POST", "/v1/wallets/{wallet_id}/holds"): Rule(EVERYONE, "on own wallets only"),
+    ("GET", "/v1/wallets/{wallet_id}/holds"): Rule(EVERYONE, OWN),
     ("GET", "/v1/holds/{hold_id}"): Rule(EVERYONE, "holds on own wallets only (others: 404)"),
     ("POST", "/v1/holds/{hold_id}/capture"): Rule(PLATFORM, NONE),
+    ("POST", "/v1/holds/{hold_id}/adjust"): Rule(PLATFORM, NONE),
     ("POST", "/v1/holds/{hold_id}/release"): Rule(EVERYONE, "holds on own wallets only"),
+    ("POST", "/v1/transactions/{transaction_id}/refund"): Rule(PLATFORM, NONE),
     ("GET", "/v1/events"): Rule(PLATFORM, NONE),
 }
 ADMIN_PREFIX = "/v1/admin/"

@@ -8,6 +8,7 @@ of every posting sum to zero.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -31,12 +32,25 @@ class JournalType(StrEnum):
     DEPOSIT = "DEPOSIT"
     WITHDRAW = "WITHDRAW"
     TRANSFER = "TRANSFER"
+    # Holds and refunds (issue 3): written by the SQL functions of migrations/0002.
+    HOLD = "HOLD"
+    HOLD_ADJUST = "HOLD_ADJUST"
+    CAPTURE = "CAPTURE"
+    HOLD_RELEASE = "HOLD_RELEASE"
+    HOLD_EXPIRE = "HOLD_EXPIRE"
+    REFUND = "REFUND"
 
 
 EVENT_TYPES: dict[JournalType, str] = {
     JournalType.DEPOSIT: "wallet.deposit.completed",
     JournalType.WITHDRAW: "wallet.withdraw.completed",
     JournalType.TRANSFER: "wallet.transfer.completed",
+    JournalType.HOLD: "hold.created",
+    JournalType.HOLD_ADJUST: "hold.adjusted",
+    JournalType.CAPTURE: "hold.captured",
+    JournalType.HOLD_RELEASE: "hold.released",
+    JournalType.HOLD_EXPIRE: "hold.expired",
+    JournalType.REFUND: "refund.completed",
 }
 
 
@@ -114,6 +128,94 @@ def transfer_legs(source_id: UUID, destination_id: UUID, amount: int) -> tuple[L
     return (
         Leg(wallet_id=source_id, amount=-amount),
         Leg(wallet_id=destination_id, amount=amount),
+    )
+
+
+# --- Holds, captures and refunds (issue 3) ---------------------------------------------------
+# The SQL functions in migrations/0002.holds.sql apply these rules in the database, so that
+# each request is one round trip; these pure versions state them, are unit-tested, and drive
+# the in-memory model that the stateful test compares the API against.
+
+
+def hold_legs(wallet_id: UUID, amount: int) -> tuple[Leg, ...]:
+    """Reserve ``amount``: no money moves, the wallet's held grows."""
+    return (Leg(wallet_id=wallet_id, amount=0, held_delta=amount),)
+
+
+def hold_adjust_legs(wallet_id: UUID, change: int) -> tuple[Leg, ...]:
+    """Re-authorise: held moves by the (signed) change of the hold's amount."""
+    return (Leg(wallet_id=wallet_id, amount=0, held_delta=change),)
+
+
+def hold_release_legs(wallet_id: UUID, remaining: int) -> tuple[Leg, ...]:
+    """Release or expire: what the hold still reserves goes back to available."""
+    return (Leg(wallet_id=wallet_id, amount=0, held_delta=-remaining),)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureShare:
+    """One recipient of a capture; no wallet id means the currency's settlement wallet."""
+
+    amount: int
+    wallet_id: UUID | None = None
+
+
+def capture_released(*, remaining: int, captured: int, final: bool) -> int:
+    """What a capture gives back to available: the rest of the hold when it is final."""
+    if not 0 < captured <= remaining:
+        raise ValueError("a capture takes more than nothing and at most what remains")
+    return remaining - captured if final else 0
+
+
+def capture_legs(
+    payer_id: UUID, shares: tuple[CaptureShare, ...], *, released: int
+) -> tuple[Leg, ...]:
+    """One journal for a capture: the payer's balance and held drop by the captured total
+    (held also by what is released), each recipient is credited its share."""
+    if not shares:
+        raise ValueError("a capture needs at least one recipient")
+    if any(share.wallet_id == payer_id for share in shares):
+        raise SameWallet()
+    total = sum(share.amount for share in shares)
+    recipients = tuple(
+        Leg(wallet_id=share.wallet_id, amount=share.amount)
+        if share.wallet_id is not None
+        else Leg(system_kind=SystemKind.SETTLEMENT, amount=share.amount)
+        for share in shares
+    )
+    return (Leg(wallet_id=payer_id, amount=-total, held_delta=-(total + released)), *recipients)
+
+
+def allocate_refund(amount: int, unrefunded: Mapping[UUID, int]) -> dict[UUID, int]:
+    """How much of a refund each recipient of the original gives back.
+
+    Pro rata to what each still has unrefunded; the minor units that floor division leaves
+    over go to the largest remainders, ties to the lower wallet id. Each share is at most
+    what that recipient has unrefunded, so refunding the rest returns exactly what each got.
+    """
+    refundable = sum(unrefunded.values())
+    if not 0 < amount <= refundable:
+        raise ValueError("a refund is more than nothing and at most what is refundable")
+    exact = {
+        wallet_id: divmod(amount * share, refundable)
+        for wallet_id, share in unrefunded.items()
+        if share > 0
+    }
+    leftover = amount - sum(base for base, _ in exact.values())
+    by_remainder = sorted(exact, key=lambda wallet_id: (-exact[wallet_id][1], wallet_id))
+    bonus = set(by_remainder[:leftover])
+    taken = {
+        wallet_id: base + (1 if wallet_id in bonus else 0) for wallet_id, (base, _) in exact.items()
+    }
+    return {wallet_id: share for wallet_id, share in taken.items() if share > 0}
+
+
+def refund_legs(payer_id: UUID, taken: Mapping[UUID, int]) -> tuple[Leg, ...]:
+    """The payer of the original gets the refund back from the recipients' shares."""
+    total = sum(taken.values())
+    return (
+        Leg(wallet_id=payer_id, amount=total),
+        *(Leg(wallet_id=wallet_id, amount=-share) for wallet_id, share in sorted(taken.items())),
     )
 
 

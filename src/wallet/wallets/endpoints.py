@@ -24,7 +24,7 @@ from wallet.wallets.schemas import OwnerId, WalletCreate, WalletList, WalletOut
 router = APIRouter(prefix="/v1/wallets", tags=["wallets"])
 
 
-def _cipher(request: Request) -> PiiCipher:
+async def _cipher(request: Request) -> PiiCipher:
     cipher: PiiCipher = request.app.state.pii
     return cipher
 

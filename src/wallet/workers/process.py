@@ -17,6 +17,7 @@ from functools import partial
 from wallet.audit.tasks import seal_audit_chain
 from wallet.config import Settings
 from wallet.db.pool import Pool, create_pool
+from wallet.holds.tasks import expire_due_holds
 from wallet.idempotency.tasks import prune_expired_keys
 from wallet.outbox import tasks as outbox_tasks
 from wallet.outbox.broker import Broker
@@ -56,6 +57,11 @@ def build_tasks(
             ),
             every_seconds=60.0,
             drain_at=PRUNE_BATCH,
+        ),
+        PeriodicTask(
+            "holds.expire",
+            partial(expire_due_holds, pool, batch_size=settings.hold_expiry_batch_size),
+            every_seconds=settings.hold_expiry_interval_seconds,
         ),
         # Audit rows are chained shortly after they settle (see audit/tasks.py).
         PeriodicTask("audit.seal", partial(seal_audit_chain, pool), every_seconds=2.0),

@@ -1,0 +1,163 @@
+"""SQL for holds: each operation is one call of its function in migrations/0002.holds.sql."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from wallet.db.pool import Connection
+from wallet.ledger.repository import PostingResult
+
+
+@dataclass(frozen=True, slots=True)
+class HoldCall:
+    """Who is asking, under which key and trace; the SQL type ``hold_call``."""
+
+    caller: str
+    idempotency_key: str | None
+    fingerprint: str
+    trace_id: str
+    required_owner: str | None = None
+
+    def record(self) -> tuple[Any, ...]:
+        return (
+            self.caller,
+            self.idempotency_key,
+            self.fingerprint,
+            self.trace_id,
+            self.required_owner,
+        )
+
+
+async def call_function(conn: Connection, query: str, *args: Any) -> PostingResult:
+    """Run one of the 0002 functions (``SELECT outcome, status_code, body FROM f(...)``)."""
+    row = await conn.fetchrow(query, *args)
+    assert row is not None  # the functions always answer one row
+    return PostingResult(row["outcome"], row["status_code"], row["body"])
+
+
+async def create_hold(
+    conn: Connection,
+    *,
+    call: HoldCall,
+    wallet_id: UUID,
+    amount: int,
+    ttl_seconds: int,
+    reference_type: str | None,
+    reference_id: str | None,
+    metadata: dict[str, Any],
+) -> PostingResult:
+    return await call_function(
+        conn,
+        "SELECT outcome, status_code, body FROM hold_create($1::hold_call, $2, $3, $4, $5, $6, $7)",
+        call.record(),
+        wallet_id,
+        amount,
+        ttl_seconds,
+        reference_type,
+        reference_id,
+        metadata,
+    )
+
+
+async def capture_hold(
+    conn: Connection,
+    *,
+    call: HoldCall,
+    hold_id: UUID,
+    amount: int | None,
+    to_wallet_id: UUID | None,
+    split_wallets: list[UUID | None] | None,
+    split_amounts: list[int] | None,
+    final: bool,
+) -> PostingResult:
+    return await call_function(
+        conn,
+        """
+        SELECT outcome, status_code, body
+        FROM hold_capture($1::hold_call, $2, $3, $4, $5::uuid[], $6::bigint[], $7)
+        """,
+        call.record(),
+        hold_id,
+        amount,
+        to_wallet_id,
+        split_wallets,
+        split_amounts,
+        final,
+    )
+
+
+async def adjust_hold(
+    conn: Connection,
+    *,
+    call: HoldCall,
+    hold_id: UUID,
+    amount: int | None,
+    expires_at: datetime | None,
+) -> PostingResult:
+    return await call_function(
+        conn,
+        "SELECT outcome, status_code, body FROM hold_adjust($1::hold_call, $2, $3, $4)",
+        call.record(),
+        hold_id,
+        amount,
+        expires_at,
+    )
+
+
+async def release_hold(
+    conn: Connection, *, call: HoldCall, hold_id: UUID, reason: str | None
+) -> PostingResult:
+    return await call_function(
+        conn,
+        "SELECT outcome, status_code, body FROM hold_release($1::hold_call, $2, $3)",
+        call.record(),
+        hold_id,
+        reason,
+    )
+
+
+async def expire_due(conn: Connection, *, batch_size: int, trace_id: str) -> int:
+    """Expire one batch of due holds (its own transaction); how many expired."""
+    expired: int = await conn.fetchval("SELECT holds_expire($1, $2)", batch_size, trace_id)
+    return expired
+
+
+async def find_hold(conn: Connection, *, hold_id: UUID, owner_scope: str | None) -> str | None:
+    """The hold as JSON text, if the owner scope (None: any) may see it."""
+    body: str | None = await conn.fetchval(
+        """
+        SELECT hold_json(holds)::text FROM holds JOIN wallets ON wallets.id = holds.wallet_id
+        WHERE holds.id = $1 AND ($2::text IS NULL OR wallets.owner_id = $2)
+        """,
+        hold_id,
+        owner_scope,
+    )
+    return body
+
+
+async def wallet_holds(
+    conn: Connection,
+    *,
+    wallet_id: UUID,
+    status: str | None,
+    before_id: UUID | None,
+    limit: int,
+) -> list[tuple[UUID, str]]:
+    """A wallet's holds, newest first, before a keyset cursor: (id, JSON text) pairs."""
+    rows = await conn.fetch(
+        """
+        SELECT id, hold_json(holds)::text AS body FROM holds
+        WHERE wallet_id = $1 AND ($2::text IS NULL OR status = $2)
+          AND ($3::uuid IS NULL OR id < $3)
+        ORDER BY id DESC
+        LIMIT $4
+        """,
+        wallet_id,
+        status,
+        before_id,
+        limit,
+    )
+    return [(row["id"], row["body"]) for row in rows]

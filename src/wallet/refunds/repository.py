@@ -1,0 +1,30 @@
+"""SQL for refunds: one call of ``refund_create`` (migrations/0002.holds.sql)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from wallet.db.pool import Connection
+from wallet.holds.repository import HoldCall, call_function
+from wallet.ledger.repository import PostingResult
+
+
+async def create_refund(
+    conn: Connection,
+    *,
+    call: HoldCall,
+    transaction_id: UUID,
+    amount: int | None,
+    reference_id: str | None,
+    metadata: dict[str, Any],
+) -> PostingResult:
+    return await call_function(
+        conn,
+        "SELECT outcome, status_code, body FROM refund_create($1::hold_call, $2, $3, $4, $5)",
+        call.record(),
+        transaction_id,
+        amount,
+        reference_id,
+        metadata,
+    )

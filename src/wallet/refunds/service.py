@@ -1,0 +1,28 @@
+"""Refund a transfer or a capture, in one database call."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from wallet.db.pool import Connection
+from wallet.holds.repository import HoldCall
+from wallet.holds.service import answer
+from wallet.ledger.core import JournalType
+from wallet.ledger.service import PostedTransaction
+from wallet.refunds import repository
+from wallet.refunds.schemas import RefundCreate
+
+
+async def refund_transaction(
+    conn: Connection, *, call: HoldCall, transaction_id: UUID, request: RefundCreate
+) -> PostedTransaction:
+    """Post a REFUND journal related to the original; see the package docstring for the rule."""
+    result = await repository.create_refund(
+        conn,
+        call=call,
+        transaction_id=transaction_id,
+        amount=request.amount,
+        reference_id=request.reference_id,
+        metadata=request.metadata,
+    )
+    return answer(result, JournalType.REFUND)
