@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from wallet.audit.service import client_address_of
 from wallet.auth.dependencies import AnyCaller, PlatformCaller
 from wallet.auth.tokens import Principal
 from wallet.db.session import DbConnection
@@ -95,6 +96,7 @@ class _HoldRequest:
             fingerprint=fingerprint,
             trace_id=self.trace_id,
             required_owner=caller.owner_scope,
+            client_address=client_address_of(self.request),
         )
 
 

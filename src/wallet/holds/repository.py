@@ -12,6 +12,14 @@ from wallet.ledger.repository import PostingResult
 
 
 @dataclass(frozen=True, slots=True)
+class AuditResource:
+    """What an audited call acts on: a wallet, a hold or a transaction."""
+
+    kind: str
+    id: UUID
+
+
+@dataclass(frozen=True, slots=True)
 class HoldCall:
     """Who is asking, under which key and trace; the SQL type ``hold_call``."""
 
@@ -20,6 +28,7 @@ class HoldCall:
     fingerprint: str
     trace_id: str
     required_owner: str | None = None
+    client_address: str | None = None  # for the audit trail, not part of the SQL type
 
     def record(self) -> tuple[Any, ...]:
         return (
@@ -31,9 +40,36 @@ class HoldCall:
         )
 
 
-async def call_function(conn: Connection, query: str, *args: Any) -> PostingResult:
-    """Run one of the 0002 functions (``SELECT outcome, status_code, body FROM f(...)``)."""
-    row = await conn.fetchrow(query, *args)
+async def call_function(
+    conn: Connection, query: str, *args: Any, call: HoldCall, action: str, resource: AuditResource
+) -> PostingResult:
+    """Run one of the 0002 functions (``SELECT outcome, status_code, body FROM f(...)``).
+
+    The same statement appends the audit record of the attempt (replays are not new
+    attempts), so the money path stays one round trip and the record commits with the effect.
+    """
+    first = len(args) + 1
+    audited = f"""
+        WITH result AS MATERIALIZED ({query}),
+        audited AS (
+            INSERT INTO audit_log (actor, action, resource_type, resource_id, outcome,
+                                   client_address, trace_id, details)
+            SELECT ${first}, ${first + 1}, ${first + 2}, ${first + 3}, outcome, ${first + 4},
+                   ${first + 5}, jsonb_build_object('status', status_code)
+            FROM result WHERE outcome <> 'replayed'
+        )
+        SELECT outcome, status_code, body FROM result
+    """  # noqa: S608 - only numbered placeholders are interpolated; values go as parameters
+    row = await conn.fetchrow(
+        audited,
+        *args,
+        call.caller,
+        action,
+        resource.kind,
+        str(resource.id),
+        call.client_address,
+        call.trace_id,
+    )
     assert row is not None  # the functions always answer one row
     return PostingResult(row["outcome"], row["status_code"], row["body"])
 
@@ -59,6 +95,9 @@ async def create_hold(
         reference_type,
         reference_id,
         metadata,
+        call=call,
+        action="hold.create",
+        resource=AuditResource("wallet", wallet_id),
     )
 
 
@@ -86,6 +125,9 @@ async def capture_hold(
         split_wallets,
         split_amounts,
         final,
+        call=call,
+        action="hold.capture",
+        resource=AuditResource("hold", hold_id),
     )
 
 
@@ -104,6 +146,9 @@ async def adjust_hold(
         hold_id,
         amount,
         expires_at,
+        call=call,
+        action="hold.adjust",
+        resource=AuditResource("hold", hold_id),
     )
 
 
@@ -116,6 +161,9 @@ async def release_hold(
         call.record(),
         hold_id,
         reason,
+        call=call,
+        action="hold.release",
+        resource=AuditResource("hold", hold_id),
     )
 
 

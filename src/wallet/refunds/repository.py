@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from wallet.db.pool import Connection
-from wallet.holds.repository import HoldCall, call_function
+from wallet.holds.repository import AuditResource, HoldCall, call_function
 from wallet.ledger.repository import PostingResult
 
 
@@ -27,4 +27,7 @@ async def create_refund(
         amount,
         reference_id,
         metadata,
+        call=call,
+        action="money.refund",
+        resource=AuditResource("transaction", transaction_id),
     )
