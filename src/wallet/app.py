@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from wallet import health
+from wallet.admin import endpoints as admin_endpoints
 from wallet.auth.tokens import TokenVerifier
 from wallet.config import Settings, get_settings
 from wallet.db.pool import create_pool
@@ -15,6 +16,7 @@ from wallet.errors import install_error_handlers
 from wallet.ledger import endpoints as ledger_endpoints
 from wallet.ledger.batcher import PostingBatcher
 from wallet.observability import TraceAndMetricsMiddleware
+from wallet.reconciliation import endpoints as reconciliation_endpoints
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
 
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         wallet_endpoints.router,
         transfer_endpoints.router,
         ledger_endpoints.router,
+        reconciliation_endpoints.router,
+        admin_endpoints.router,
         health.router,
     ):
         app.include_router(router)

@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = 24
     log_level: str = "INFO"
 
+    # Reconciliation (see docs/operations.md).
+    reconcile_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    reconcile_max_findings: int = Field(
+        default=1000, ge=1, description="Findings stored per run; the rest are only counted."
+    )
+    reconcile_outbox_window_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Journals this recent must have their outbox event; keep it below the "
+        "outbox retention, since published events are pruned.",
+    )
+    reconcile_interval_hours: float = Field(default=24.0, gt=0)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

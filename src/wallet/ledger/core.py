@@ -8,6 +8,7 @@ of every posting sum to zero.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -31,12 +32,16 @@ class JournalType(StrEnum):
     DEPOSIT = "DEPOSIT"
     WITHDRAW = "WITHDRAW"
     TRANSFER = "TRANSFER"
+    ADJUSTMENT = "ADJUSTMENT"  # an approved correction against the SUSPENSE wallet
+    REVERSAL = "REVERSAL"  # an approved undoing of an earlier journal
 
 
 EVENT_TYPES: dict[JournalType, str] = {
     JournalType.DEPOSIT: "wallet.deposit.completed",
     JournalType.WITHDRAW: "wallet.withdraw.completed",
     JournalType.TRANSFER: "wallet.transfer.completed",
+    JournalType.ADJUSTMENT: "wallet.adjustment.completed",
+    JournalType.REVERSAL: "wallet.reversal.completed",
 }
 
 
@@ -114,6 +119,27 @@ def transfer_legs(source_id: UUID, destination_id: UUID, amount: int) -> tuple[L
         Leg(wallet_id=source_id, amount=-amount),
         Leg(wallet_id=destination_id, amount=amount),
     )
+
+
+def adjustment_legs(wallet_id: UUID, amount: int) -> tuple[Leg, ...]:
+    """Move the wallet's balance by signed ``amount``; SUSPENSE carries the other side."""
+    if amount == 0:
+        raise ValueError("an adjustment moves a non-zero amount")
+    return (
+        Leg(wallet_id=wallet_id, amount=amount),
+        Leg(system_kind=SystemKind.SUSPENSE, amount=-amount),
+    )
+
+
+def reversal_legs(original: Sequence[tuple[UUID, int]]) -> tuple[Leg, ...]:
+    """Undo a journal: each wallet's entry of ``original`` (wallet id, amount), negated.
+
+    Only balance changes are reversed; a journal that moved held amounts belongs to a hold,
+    whose own state would no longer match, so it cannot be reversed this way.
+    """
+    legs = tuple(Leg(wallet_id=wallet_id, amount=-amount) for wallet_id, amount in original)
+    check_balanced(legs)
+    return legs
 
 
 def request_fingerprint(*, method: str, path: str, body: dict[str, Any]) -> str:
