@@ -22,11 +22,11 @@ _STEPS = (
     """CREATE TEMP TABLE gen_journals ON COMMIT DROP AS
        SELECT n, uuid_v7() AS id, src, dst, amount FROM (
            SELECT n,
-                  CASE WHEN n <= $1 THEN NULL ELSE pick END AS src,
-                  CASE WHEN n <= $1 THEN n ELSE (pick + floor(random() * ($1 - 1))::int) % $1 + 1
+                  CASE WHEN n <= w THEN NULL ELSE pick END AS src,
+                  CASE WHEN n <= w THEN n ELSE (pick + floor(random() * (w - 1))::int) % w + 1
                   END AS dst,
-                  CASE WHEN n <= $1 THEN 1000000 ELSE 1 + floor(random() * 100)::int END AS amount
-           FROM (SELECT n, 1 + floor(random() * $1)::int AS pick
+                  CASE WHEN n <= w THEN 1000000 ELSE 1 + floor(random() * 100)::int END AS amount
+           FROM (SELECT n, $1::int AS w, 1 + floor(random() * $1::int)::int AS pick
                  FROM generate_series(1, $2::int) AS n) AS picked) AS planned""",
     """CREATE TEMP TABLE gen_legs ON COMMIT DROP AS
        SELECT j.n, 0 AS leg, coalesce(s.id, system_wallet_id('EXTERNAL', $1)) AS wallet_id,
