@@ -114,7 +114,9 @@ async def test_a_stale_proposal_is_refused_at_approval(
     assert findings_about(await admins.reconcile(), wallet_id) == []
 
 
-async def test_a_finding_is_proposed_once(api: Api, owner: str, db: asyncpg.Connection[Any]) -> None:
+async def test_a_finding_is_proposed_once(
+    api: Api, owner: str, db: asyncpg.Connection[Any]
+) -> None:
     admins = Admins(api)
     wallet_id = await api.funded_wallet(owner, 500, "CHF")
     await db.execute("UPDATE wallets SET balance = balance + 1 WHERE id = $1", wallet_id)
@@ -135,7 +137,9 @@ async def test_moving_a_balance_against_suspense(
     wallet_id = await api.funded_wallet(owner, 300)
     suspense_before = await _suspense_balance(db, "USD")
 
-    too_much = (await admins.propose({"wallet_id": wallet_id, "amount": -301, "reason": "r"})).json()
+    too_much = (
+        await admins.propose({"wallet_id": wallet_id, "amount": -301, "reason": "r"})
+    ).json()
     refused = await admins.decide(too_much["id"], "approve", token=admins.bob)
     assert refused.status_code == 422
     assert refused.json()["code"] == "insufficient_funds"
@@ -144,7 +148,9 @@ async def test_moving_a_balance_against_suspense(
     )
     assert pending.json()["status"] == "PENDING"
 
-    proposed = (await admins.propose({"wallet_id": wallet_id, "amount": -120, "reason": "r"})).json()
+    proposed = (
+        await admins.propose({"wallet_id": wallet_id, "amount": -120, "reason": "r"})
+    ).json()
     applied = await admins.decide(proposed["id"], "approve", token=admins.bob)
     assert applied.status_code == 200, applied.text
 
@@ -153,9 +159,7 @@ async def test_moving_a_balance_against_suspense(
     assert findings_about(await admins.reconcile(), wallet_id) == []
 
 
-async def test_rejected_stays_rejected_and_applied_cannot_be_rejected(
-    api: Api, owner: str
-) -> None:
+async def test_rejected_stays_rejected_and_applied_cannot_be_rejected(api: Api, owner: str) -> None:
     admins = Admins(api)
     wallet_id = await api.funded_wallet(owner, 100)
     withdrawn = (await admins.propose({"wallet_id": wallet_id, "amount": 5, "reason": "r"})).json()
@@ -198,7 +202,7 @@ async def test_bad_proposals_are_refused_without_effect(
     admins = Admins(api)
     wallet_id = await api.funded_wallet(owner, 100)
     before = await db.fetchval("SELECT count(*) FROM adjustments")
-    cases = [
+    cases: list[tuple[dict[str, Any], int]] = [
         ({"wallet_id": wallet_id, "amount": 0, "reason": "r"}, 422),
         ({"wallet_id": wallet_id, "amount": 2**63, "reason": "r"}, 422),
         ({"wallet_id": wallet_id, "amount": "5", "reason": "r"}, 422),
@@ -213,7 +217,9 @@ async def test_bad_proposals_are_refused_without_effect(
         assert response.status_code == status, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     missing_key = await admins.post(
-        "/v1/admin/adjustments", {"wallet_id": wallet_id, "amount": 5, "reason": "r"}, token=admins.alice
+        "/v1/admin/adjustments",
+        {"wallet_id": wallet_id, "amount": 5, "reason": "r"},
+        token=admins.alice,
     )
     assert missing_key.status_code == 400
     assert await db.fetchval("SELECT count(*) FROM adjustments") == before

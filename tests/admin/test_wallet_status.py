@@ -56,7 +56,11 @@ async def test_a_frozen_wallet_receives_but_sends_nothing(
            WHERE wallet_id = $1 AND event_type NOT LIKE '%.completed' ORDER BY sequence""",
         wallet_id,
     )
-    assert [e["event_type"] for e in events] == ["wallet.created", "wallet.frozen", "wallet.unfrozen"]
+    assert [e["event_type"] for e in events] == [
+        "wallet.created",
+        "wallet.frozen",
+        "wallet.unfrozen",
+    ]
 
 
 async def test_only_an_empty_wallet_closes_and_closing_is_final(api: Api, owner: str) -> None:

@@ -23,7 +23,9 @@ async def open_wallet(pool: Pool, *, owner: str, currency: str) -> UUID:
     return wallet_id
 
 
-async def post(pool: Pool, journal_type: JournalType, wallet_id: UUID, legs: tuple[Leg, ...]) -> None:
+async def post(
+    pool: Pool, journal_type: JournalType, wallet_id: UUID, legs: tuple[Leg, ...]
+) -> None:
     posting = Posting(
         context=PostingContext(
             caller="tests", idempotency_key=str(uuid4()), fingerprint="f", trace_id="t"
@@ -44,9 +46,7 @@ async def deposit(pool: Pool, wallet_id: UUID, amount: int) -> None:
 
 
 async def transfer(pool: Pool, source: UUID, destination: UUID, amount: int) -> None:
-    await post(
-        pool, JournalType.TRANSFER, source, core.transfer_legs(source, destination, amount)
-    )
+    await post(pool, JournalType.TRANSFER, source, core.transfer_legs(source, destination, amount))
 
 
 async def funded_wallets(pool: Pool, *, count: int, amount: int, currency: str) -> list[UUID]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
+from wallet.db.pool import Connection
 
 _STEPS = (
     """CREATE TEMP TABLE gen_wallets ON COMMIT DROP AS
@@ -63,7 +63,7 @@ _ARGUMENTS = ((0,), (1, 2), (0, 3), (1,), (1,), (1,), (), ())
 
 
 async def generate_ledger(
-    conn: asyncpg.Connection[Any], *, wallets: int, journals: int, currency: str, owner_prefix: str
+    conn: Connection, *, wallets: int, journals: int, currency: str, owner_prefix: str
 ) -> int:
     """Write the ledger in one transaction; returns the number of entries written."""
     if journals < wallets or wallets < 2:

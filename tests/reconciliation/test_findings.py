@@ -32,7 +32,9 @@ async def test_tampering_is_found_kind_by_kind(scratch_pool: Pool) -> None:
         "SELECT journal_id FROM entries WHERE wallet_id = $1", silent
     )
     async with scratch_pool.acquire() as owner_role:  # the database owner, not the service
-        await owner_role.execute("UPDATE wallets SET balance = balance + 30 WHERE id = $1", credited)
+        await owner_role.execute(
+            "UPDATE wallets SET balance = balance + 30 WHERE id = $1", credited
+        )
         await owner_role.execute("UPDATE wallets SET held = 25 WHERE id = $1", held)
         await owner_role.execute("DELETE FROM outbox WHERE journal_id = $1", silent_journal)
         # An unbalanced journal, past the commit-time trigger (superuser only).
