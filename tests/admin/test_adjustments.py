@@ -23,10 +23,10 @@ async def test_a_balance_changed_behind_the_back_is_found_and_corrected_under_fo
     api: Api, owner: str, db: asyncpg.Connection[Any]
 ) -> None:
     admins = Admins(api)
-    wallet_id = await api.funded_wallet(owner, 1_000, "CHF")
+    wallet_id = await api.funded_wallet(owner, 1_000, "NZD")
     # The database owner changes the balance directly; no entry records it.
     await db.execute("UPDATE wallets SET balance = balance + 130 WHERE id = $1", wallet_id)
-    suspense_before = await _suspense_balance(db, "CHF")
+    suspense_before = await _suspense_balance(db, "NZD")
 
     run = await admins.reconcile()
     (finding,) = findings_about(run, wallet_id)
@@ -65,7 +65,7 @@ async def test_a_balance_changed_behind_the_back_is_found_and_corrected_under_fo
         "SELECT sum(amount) FROM entries WHERE wallet_id = $1", wallet_id
     )
     assert entries_total == 1_130
-    assert await _suspense_balance(db, "CHF") == suspense_before - 130
+    assert await _suspense_balance(db, "NZD") == suspense_before - 130
     journal = await db.fetchrow(
         """SELECT type, metadata->>'proposed_by' AS proposed_by,
                   metadata->>'approved_by' AS approved_by FROM journals WHERE id = $1""",
@@ -76,7 +76,7 @@ async def test_a_balance_changed_behind_the_back_is_found_and_corrected_under_fo
 
     rerun = await admins.reconcile()
     assert findings_about(rerun, wallet_id) == []
-    assert [f for f in rerun["findings"] if f["currency"] == "CHF"] == []
+    assert [f for f in rerun["findings"] if f["currency"] == "NZD"] == []
 
     actions = await db.fetch(
         "SELECT action, actor FROM admin_actions WHERE subject_id = $1 ORDER BY id",
@@ -99,7 +99,7 @@ async def test_a_stale_proposal_is_refused_at_approval(
     api: Api, owner: str, db: asyncpg.Connection[Any]
 ) -> None:
     admins = Admins(api)
-    wallet_id = await api.funded_wallet(owner, 500, "CHF")
+    wallet_id = await api.funded_wallet(owner, 500, "NZD")
     await db.execute("UPDATE wallets SET balance = balance + 5 WHERE id = $1", wallet_id)
     (finding,) = findings_about(await admins.reconcile(), wallet_id)
     adjustment = (await admins.propose({"finding_id": finding["id"], "reason": "r"})).json()
@@ -118,7 +118,7 @@ async def test_a_finding_is_proposed_once(
     api: Api, owner: str, db: asyncpg.Connection[Any]
 ) -> None:
     admins = Admins(api)
-    wallet_id = await api.funded_wallet(owner, 500, "CHF")
+    wallet_id = await api.funded_wallet(owner, 500, "NZD")
     await db.execute("UPDATE wallets SET balance = balance + 1 WHERE id = $1", wallet_id)
     (finding,) = findings_about(await admins.reconcile(), wallet_id)
     first = await admins.propose({"finding_id": finding["id"], "reason": "r"})
@@ -229,7 +229,7 @@ async def test_only_a_balance_mismatch_finding_can_be_adjusted(
     api: Api, owner: str, db: asyncpg.Connection[Any]
 ) -> None:
     admins = Admins(api)
-    wallet_id = await api.funded_wallet(owner, 100, "CHF")
+    wallet_id = await api.funded_wallet(owner, 100, "NZD")
     await db.execute("UPDATE wallets SET held = 3 WHERE id = $1", wallet_id)
     try:
         (finding,) = findings_about(await admins.reconcile(), wallet_id)
