@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from typer.testing import CliRunner
 
@@ -14,9 +16,12 @@ def test_wallet_reconcile_prints_the_outcome(
 ) -> None:
     monkeypatch.setenv("WALLET_DATABASE_URL", quiet_database_url)
     get_settings.cache_clear()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # the command configures logging for itself
     try:
         result = CliRunner().invoke(app, ["reconcile", "--batch-size", "50"])
     finally:
+        root.handlers[:], root.level = handlers, level
         get_settings.cache_clear()
 
     assert result.exit_code == 0, result.output
