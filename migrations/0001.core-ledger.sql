@@ -16,6 +16,11 @@ CREATE FUNCTION uuid_v7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
         'hex')::uuid
 $$;
 
+-- Timestamps in JSON built by SQL, in the same form the API's Python side writes (UTC, 'Z').
+CREATE FUNCTION json_time(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
 CREATE TABLE wallets (
     id          uuid PRIMARY KEY,
     owner_id    text        NOT NULL,
@@ -116,6 +121,7 @@ CREATE TRIGGER journals_no_truncate BEFORE TRUNCATE ON journals
 CREATE FUNCTION check_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     journal uuid;
+    currencies bigint;
     unbalanced text;
 BEGIN
     -- Separate statements: plpgsql plans each only when it runs, and NEW differs per table.
@@ -124,12 +130,14 @@ BEGIN
     ELSE
         journal := NEW.journal_id;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM entries WHERE journal_id = journal) THEN
+    -- One pass over the journal's entries: how many currencies, and one that does not balance.
+    SELECT count(*), min(currency) FILTER (WHERE total <> 0) INTO currencies, unbalanced
+    FROM (SELECT currency, sum(amount) AS total FROM entries WHERE journal_id = journal
+          GROUP BY currency) AS per_currency;
+    IF currencies = 0 THEN
         RAISE EXCEPTION 'journal % has no entries', journal USING ERRCODE = 'check_violation';
     END IF;
-    SELECT currency INTO unbalanced FROM entries WHERE journal_id = journal
-        GROUP BY currency HAVING sum(amount) <> 0 LIMIT 1;
-    IF FOUND THEN
+    IF unbalanced IS NOT NULL THEN
         RAISE EXCEPTION 'journal % does not balance in %', journal, unbalanced
             USING ERRCODE = 'check_violation';
     END IF;
@@ -233,6 +241,7 @@ DECLARE
     txn_owner     text;
     leg           ledger_leg;
     leg_wallets   uuid[] := '{}';
+    named_wallets uuid[] := '{}';
     leg_amounts   bigint[] := '{}';
     leg_helds     bigint[] := '{}';
     wanted        integer;
@@ -255,6 +264,9 @@ BEGIN
     END IF;
 
     FOREACH leg IN ARRAY p.legs LOOP
+        IF leg.wallet_id IS NOT NULL THEN
+            named_wallets := named_wallets || leg.wallet_id;
+        END IF;
         leg_wallets := leg_wallets
             || coalesce(leg.wallet_id, system_wallet_id(leg.system_kind, txn_currency));
         leg_amounts := leg_amounts || leg.amount;
@@ -275,6 +287,10 @@ BEGIN
         FOR UPDATE OF wallets
     LOOP
         locked := locked + 1;
+        -- System wallets are reached by kind only; a client naming one by id finds nothing.
+        IF w.kind <> 'USER' AND w.id = ANY(named_wallets) THEN
+            RETURN ROW('wallet_not_found', 404, NULL)::ledger_result;
+        END IF;
         IF w.currency <> txn_currency THEN
             RETURN ROW('currency_mismatch', 422, NULL)::ledger_result;
         END IF;
@@ -338,7 +354,7 @@ BEGIN
         'entries', entries_json, 'reference_id', p.reference_id, 'category', p.category,
         'metadata', coalesce(p.metadata, '{}'), 'hold_id', p.hold_id,
         'related_transaction_id', p.related_journal_id, 'trace_id', p.trace_id,
-        'created_at', created)::text;
+        'created_at', json_time(created))::text;
 
     -- One event per user wallet the journal touched, numbered by that wallet's version.
     INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, payload, trace_id,

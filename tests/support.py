@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 from uuid import uuid4
 
 import httpx
+from fastapi import FastAPI
+from jwt.algorithms import RSAAlgorithm
 
 from wallet.auth.tokens import Role, issue_token
 from wallet.config import Settings
+
+
+def with_user(url: str, user: str, password: str | None = None) -> str:
+    """The same database URL, logging in as ``user``."""
+    scheme, rest = url.split("://", 1)
+    host_part = rest.split("@", 1)[1] if "@" in rest.split("/", 1)[0] else rest
+    credentials = quote(user) + (f":{quote(password)}" if password else "")
+    return f"{scheme}://{credentials}@{host_part}"
+
+
+def jwks_document(public_keys: dict[str, Any]) -> str:
+    """A JWKS holding ``public_keys`` (RSA) by kid."""
+    keys = []
+    for kid, key in public_keys.items():
+        jwk = json.loads(RSAAlgorithm.to_jwk(key))
+        keys.append({**jwk, "kid": kid, "alg": "RS256", "use": "sig"})
+    return json.dumps({"keys": keys})
+
+
+@asynccontextmanager
+async def started_app(
+    settings: Settings, *, extend: Callable[[FastAPI], None] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A separate app (own pool, limits, routes) with these settings, and a client for it."""
+    from wallet.app import create_app
+
+    application = create_app(settings)
+    if extend is not None:
+        extend(application)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://wallet.test") as client:
+            yield client
 
 
 @dataclass

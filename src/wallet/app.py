@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from wallet import health
 from wallet.admin import endpoints as admin_endpoints
+from wallet.audit.middleware import AdminAuditMiddleware
+from wallet.auth.dependencies import authorize_route
 from wallet.auth.tokens import TokenVerifier
 from wallet.config import Settings, get_settings
 from wallet.db.pool import create_pool
@@ -16,9 +18,14 @@ from wallet.errors import install_error_handlers
 from wallet.ledger import endpoints as ledger_endpoints
 from wallet.ledger.batcher import PostingBatcher
 from wallet.observability import TraceAndMetricsMiddleware
+from wallet.outbox import endpoints as event_endpoints
+from wallet.outbox.broker import BrokerProbe
+from wallet.pii import PiiCipher
+from wallet.ratelimit import RateLimitMiddleware, RateLimits
 from wallet.reconciliation import endpoints as reconciliation_endpoints
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
+from wallet.workers.process import in_background
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,7 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_in_flight=settings.posting_batches_in_flight,
         )
         try:
-            yield
+            if settings.run_worker_in_server:
+                async with in_background(app.state.pool, settings):
+                    yield
+            else:
+                yield
         finally:
             await app.state.pool.close()
 
@@ -47,10 +58,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Wallets, holds and a double-entry ledger.",
         lifespan=lifespan,
+        # The RBAC matrix (auth.rbac) guards every route, including ones added later.
+        dependencies=[Depends(authorize_route)],
     )
     app.state.settings = settings
+    # Built now so that unsafe key configuration stops the service before it takes traffic.
     app.state.token_verifier = TokenVerifier(settings)
+    app.state.broker_probe = BrokerProbe(settings.rabbitmq_url) if settings.rabbitmq_url else None
+    app.state.pii = PiiCipher.from_settings(settings)
+    app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
+    app.add_middleware(AdminAuditMiddleware)
+    app.add_middleware(
+        RateLimitMiddleware, limits=app.state.rate_limits, max_body_bytes=settings.max_body_bytes
+    )
     app.add_middleware(TraceAndMetricsMiddleware)
     for router in (
         wallet_endpoints.router,
@@ -58,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ledger_endpoints.router,
         reconciliation_endpoints.router,
         admin_endpoints.router,
+        event_endpoints.router,
         health.router,
     ):
         app.include_router(router)

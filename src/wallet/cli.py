@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 import typer
 
@@ -15,19 +19,28 @@ from wallet.db.migrations import apply_migrations
 from wallet.observability import configure_logging
 
 app = typer.Typer(help="wallet-service: wallets, holds and a double-entry ledger.")
+outbox_app = typer.Typer(help="Operate the transactional outbox.")
+events_app = typer.Typer(help="Watch published events.")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(events_app, name="events")
 
 
 def resolve_database_url(settings: Settings) -> str:
-    """The configured server, or the embedded one started now (DESIGN D2)."""
-    if settings.database_url:
-        return settings.database_url
-    from wallet.db.embedded import start_embedded_server
+    """The configured server, or the embedded one started now (DESIGN D2).
 
-    url = start_embedded_server(Path(settings.data_dir))
-    # Server worker processes and the app factory read the URL from the environment.
-    os.environ["WALLET_DATABASE_URL"] = url
+    Returns the URL migrations run with (the owner role); the service's own URL (the
+    application role) is left in WALLET_DATABASE_URL.
+    """
+    if settings.database_url:
+        return settings.migration_database_url or settings.database_url
+    from wallet.db.embedded import start_embedded_service
+
+    urls = start_embedded_service(Path(settings.data_dir))
+    # Server worker processes and the app factory read the URLs from the environment.
+    os.environ["WALLET_DATABASE_URL"] = urls.application
+    os.environ["WALLET_MIGRATION_DATABASE_URL"] = urls.migrations
     get_settings.cache_clear()
-    return url
+    return urls.migrations
 
 
 @app.command()
@@ -50,6 +63,10 @@ def serve(
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    if settings.database_url is None:
+        # Embedded default: nobody runs a separate worker, so every server process runs the
+        # worker's loops too (safe: their claims skip each other's rows).
+        os.environ["WALLET_RUN_WORKER_IN_SERVER"] = "true"
     apply_migrations(resolve_database_url(settings))
     if workers > 1:
         _prepare_multiprocess_metrics(Path(settings.data_dir) / "metrics")
@@ -98,6 +115,104 @@ def reconcile(
         settings = settings.model_copy(update={"reconcile_batch_size": batch_size})
     findings = reconcile_now(settings, database_url=resolve_database_url(settings))
     raise typer.Exit(code=1 if findings else 0)
+
+
+@app.command()
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve /metrics on this port (default: none).")
+    ] = None,
+) -> None:
+    """Run the background loops: outbox publisher, pruning, hold expiry. Stop with SIGTERM."""
+    from prometheus_client import start_http_server
+
+    from wallet.workers.process import run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    database_url = resolve_database_url(settings)
+    apply_migrations(database_url)
+    port = metrics_port if metrics_port is not None else settings.worker_metrics_port
+    if port is not None:
+        start_http_server(port, addr="127.0.0.1")
+    asyncio.run(run_worker(get_settings(), database_url=database_url))
+
+
+@outbox_app.command("replay")
+def outbox_replay(
+    event_id: Annotated[
+        list[UUID] | None, typer.Option("--id", help="Event id to publish again (repeatable).")
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Publish again every event created at or after this.")
+    ] = None,
+) -> None:
+    """Queue published or dead-lettered events to be published again (same event ids)."""
+    if not event_id and since is None:
+        raise typer.BadParameter("give --id and/or --since")
+    from wallet.db.pool import create_pool, transaction
+    from wallet.outbox import service
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    database_url = resolve_database_url(settings)
+
+    async def replay() -> int:
+        pool = await create_pool(database_url, min_size=1, max_size=1)
+        try:
+            async with transaction(pool) as conn:
+                return await service.replay(conn, event_ids=event_id or [], since=since)
+        finally:
+            await pool.close()
+
+    typer.echo(f"queued {asyncio.run(replay())} event(s) for publishing")
+
+
+@events_app.command("tail")
+def events_tail(
+    binding: Annotated[str, typer.Option(help="Routing key pattern, e.g. wallet.#.")] = "#",
+    limit: Annotated[int | None, typer.Option(min=1, help="Exit after this many.")] = None,
+) -> None:
+    """Print events from RabbitMQ as they arrive, one JSON object per line."""
+    from wallet.outbox.tail import tail_events
+
+    settings = get_settings()
+    if not settings.rabbitmq_url:
+        raise typer.BadParameter("WALLET_RABBITMQ_URL is not set")
+    tail = tail_events(
+        url=settings.rabbitmq_url,
+        exchange_name=settings.rabbitmq_exchange,
+        binding=binding,
+        emit=typer.echo,
+        limit=limit,
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how tailing ends
+        asyncio.run(tail)
+
+
+audit_app = typer.Typer(help="The tamper-evident audit trail.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    seal: Annotated[bool, typer.Option(help="Seal settled rows first.")] = True,
+) -> None:
+    """Walk the audit and ledger hash chains; name every changed, inserted or removed row."""
+    import asyncio
+
+    from wallet.audit.verify import run_verify
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    resolve_database_url(settings)
+    findings = asyncio.run(run_verify(get_settings(), seal=seal))
+    for finding in findings:
+        typer.echo(str(finding))
+    if findings:
+        typer.echo(f"FAILED: {len(findings)} problem(s) found", err=True)
+        raise typer.Exit(code=1)
+    typer.echo("OK: audit trail and ledger chains verified")
 
 
 if __name__ == "__main__":

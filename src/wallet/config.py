@@ -1,19 +1,42 @@
-"""Settings, read from the environment with the ``WALLET_`` prefix."""
+"""Settings, read from the environment with the ``WALLET_`` prefix.
+
+Secrets may also come from files: for every field in ``FILE_BACKED_FIELDS``, a variable
+``WALLET_<NAME>_FILE`` names a file whose contents are used (Docker/Kubernetes secrets).
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+FILE_BACKED_FIELDS = (
+    "database_url",
+    "migration_database_url",
+    "rabbitmq_url",
+    "redis_url",
+    "jwt_secret",
+    "pii_keys",
+)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WALLET_", extra="ignore")
 
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses generated dev secrets and weak keys at start-up.",
+    )
     database_url: str | None = Field(
-        default=None, description="PostgreSQL URL; unset starts the embedded server."
+        default=None, description="PostgreSQL URL of the application role; unset = embedded."
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the owner role that runs migrations; unset = database_url.",
     )
     data_dir: Path = Path(".wallet")
     rabbitmq_url: str | None = None
@@ -22,9 +45,35 @@ class Settings(BaseSettings):
     jwt_secret: str | None = Field(
         default=None, description="HS256 signing secret; unset uses a dev secret in the data dir."
     )
+    jwt_secret_kid: str = "hs1"  # noqa: S105 - a key id, not a secret
+    jwt_jwks_file: Path | None = Field(
+        default=None, description="JWKS file of public verification keys (each with a kid)."
+    )
+    jwt_public_keys_dir: Path | None = Field(
+        default=None, description="Folder of <kid>.pem public verification keys."
+    )
+    jwt_private_key_file: Path | None = Field(
+        default=None, description="PEM private key `wallet token` signs with (else the secret)."
+    )
+    jwt_signing_kid: str | None = None
     jwt_issuer: str = "wallet-service"
     jwt_audience: str = "wallet-service"
-    jwt_leeway_seconds: int = 30
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    pii_fields: Annotated[list[str], NoDecode] = Field(
+        default=["email", "phone", "national_id"],
+        description="Wallet metadata keys encrypted at rest (comma-separated).",
+    )
+    pii_keys: str | None = Field(
+        default=None,
+        description="AES-GCM key ring 'kid:base64key,...'; the first is the primary.",
+    )
+
+    rate_limit_per_address: str = "5000/second"
+    rate_limit_auth_failures: str = "30/minute"
+    rate_limit_user: str = "50/second;2000/minute"
+    rate_limit_platform: str = "5000/second"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     pool_min_size: int = 2
     pool_max_size: int = 20
@@ -47,6 +96,49 @@ class Settings(BaseSettings):
         "outbox retention, since published events are pruned.",
     )
     reconcile_interval_hours: float = Field(default=24.0, gt=0)
+
+    # Events (outbox publishing, the worker and the feed): see docs/events.md.
+    rabbitmq_exchange: str = "wallet.events"
+    events_source: str = Field(default="urn:wallet-service", description="CloudEvents source.")
+    events_page_max: int = 1000
+    outbox_poll_seconds: float = 0.2
+    outbox_wallets_per_round: int = 200
+    outbox_events_per_wallet: int = 50
+    outbox_max_attempts: int = 10
+    outbox_retry_base_seconds: float = 1.0
+    outbox_retry_max_seconds: float = 300.0
+    outbox_confirm_timeout_seconds: float = 10.0
+    outbox_max_message_bytes: int = 1_000_000
+    outbox_retention_hours: float = Field(
+        default=168.0, description="Published events stay readable in the feed this long."
+    )
+    worker_max_backoff_seconds: float = 30.0
+    worker_metrics_port: int | None = None
+    run_worker_in_server: bool = Field(
+        default=False, description="Run the worker's loops inside `wallet serve` too."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name in FILE_BACKED_FIELDS:
+            path = os.environ.get(f"WALLET_{name.upper()}_FILE")
+            if path and data.get(name) is None:
+                data[name] = Path(path).read_text().strip()
+        return data
+
+    @field_validator("pii_fields", mode="before")
+    @classmethod
+    def _split_fields(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
 
 
 @lru_cache(maxsize=1)

@@ -300,3 +300,22 @@ class WalletNotEmpty(WalletError):
 ERRORS_BY_CODE.update(
     {cls.code: cls for cls in (AdjustmentStale, AdjustmentNotApplicable)},
 )
+
+
+# --- Security (issue 5): rate limits and request size -------------------------------------
+
+
+class RateLimited(WalletError):
+    status_code = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, retry_after_seconds: int, detail: str | None = None) -> None:
+        super().__init__(detail, retry_after=retry_after_seconds)
+        self.headers["Retry-After"] = str(retry_after_seconds)
+
+
+class PayloadTooLarge(WalletError):
+    status_code = 413
+    code = "payload_too_large"
+    title = "The request body is too large"

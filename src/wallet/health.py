@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.responses import Response
@@ -22,8 +22,12 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=None)
-async def readyz(pool: DbPool) -> dict[str, object] | Response:
-    """The service can take traffic: the database answers."""
+async def readyz(pool: DbPool, request: Request) -> dict[str, object] | Response:
+    """The service can take traffic: the database answers.
+
+    The broker's state is reported but never fails readiness: while it is down, money still
+    moves and events wait in the outbox.
+    """
     try:
         async with pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
@@ -34,7 +38,9 @@ async def readyz(pool: DbPool) -> dict[str, object] | Response:
             title="Database unreachable",
             detail=type(exc).__name__,
         )
-    return {"status": "ready", "checks": {"database": "ok"}}
+    probe = request.app.state.broker_probe
+    broker = "disabled" if probe is None else await probe.state()
+    return {"status": "ready", "checks": {"database": "ok", "broker": broker}}
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from wallet.admin.core import (
+    ReversedEntry,
     WalletAction,
     next_status,
     plan_reversal,
@@ -74,7 +75,8 @@ def test_rejection() -> None:
 
 
 def test_a_transfer_is_reversed_leg_by_leg() -> None:
-    legs = plan_reversal(journal_type="TRANSFER", hold_id=None, entries=[(A, -10, 0), (B, 10, 0)])
+    entries = [ReversedEntry(A, "USER", -10, 0), ReversedEntry(B, "USER", 10, 0)]
+    legs = plan_reversal(journal_type="TRANSFER", hold_id=None, entries=entries)
     assert [(leg.wallet_id, leg.amount) for leg in legs] == [(A, 10), (B, -10)]
 
 
@@ -85,10 +87,15 @@ def test_a_transfer_is_reversed_leg_by_leg() -> None:
         ("REVERSAL", None, [(A, 5, 0), (B, -5, 0)]),
         ("CAPTURE", uuid4(), [(A, -5, -5), (B, 5, 0)]),
         ("HOLD", None, [(A, 0, 5)]),
+        ("TRANSFER", None, [(A, 0, 0)]),
     ],
 )
 def test_what_cannot_be_reversed(
     journal_type: str, hold_id: UUID | None, entries: list[tuple[UUID, int, int]]
 ) -> None:
     with pytest.raises(TransactionNotReversible):
-        plan_reversal(journal_type=journal_type, hold_id=hold_id, entries=entries)
+        plan_reversal(
+            journal_type=journal_type,
+            hold_id=hold_id,
+            entries=[ReversedEntry(w, "USER", amount, held) for w, amount, held in entries],
+        )

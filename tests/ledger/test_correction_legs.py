@@ -25,10 +25,18 @@ def test_an_adjustment_of_nothing_is_refused() -> None:
 
 
 def test_a_reversal_negates_every_entry() -> None:
-    legs = reversal_legs([(A, -250), (B, 250)])
+    legs = reversal_legs([(A, "USER", -250), (B, "USER", 250)])
     assert [(leg.wallet_id, leg.amount) for leg in legs] == [(A, 250), (B, -250)]
+
+
+def test_a_reversal_reaches_system_wallets_by_kind() -> None:
+    # Postings may not name a system wallet by id (ledger_apply refuses it).
+    assert reversal_legs([(A, "USER", 70), (EXTERNAL, "EXTERNAL", -70)]) == (
+        Leg(wallet_id=A, amount=-70),
+        Leg(system_kind=SystemKind.EXTERNAL, amount=70),
+    )
 
 
 def test_a_reversal_of_unbalanced_entries_is_refused() -> None:
     with pytest.raises(ValueError, match="sum to"):
-        reversal_legs([(A, -250), (EXTERNAL, 200)])
+        reversal_legs([(A, "USER", -250), (EXTERNAL, "EXTERNAL", 200)])

@@ -205,3 +205,19 @@ async def test_users_move_money_only_from_their_own_wallets(api: Api, owner: str
         assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
     assert (await api.wallet(mine))["balance"] == 90
     assert (await api.wallet(theirs))["balance"] == 110
+
+
+async def test_system_wallets_cannot_be_named_by_clients(
+    api: Api, owner: str, db: asyncpg.Connection[Any]
+) -> None:
+    source = await api.funded_wallet(owner, 100)
+    external = await db.fetchval(
+        "SELECT id::text FROM wallets WHERE kind = 'EXTERNAL' AND currency = 'USD'"
+    )
+    response = await api.move(source, "transfer", {"to_wallet_id": external, "amount": 10})
+    assert (response.status_code, response.json()["code"]) == (404, "wallet_not_found")
+    as_source = await api.move(external, "withdraw", {"amount": 10})
+    assert as_source.status_code == 404
+    hidden = await api.http.get(f"/v1/wallets/{external}", headers=api.headers())
+    assert hidden.status_code == 404
+    assert (await api.wallet(source))["balance"] == 100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
@@ -14,6 +15,16 @@ from wallet.errors import (
     WalletNotEmpty,
 )
 from wallet.ledger.core import JournalType, Leg, reversal_legs
+
+
+@dataclass(frozen=True, slots=True)
+class ReversedEntry:
+    """One entry of a journal to reverse."""
+
+    wallet_id: UUID
+    wallet_kind: str  # USER, or the system kind it is addressed by
+    amount: int
+    held_change: int
 
 
 class WalletAction(StrEnum):
@@ -79,17 +90,17 @@ def should_reject(*, status: str) -> bool:
 
 
 def plan_reversal(
-    *, journal_type: str, hold_id: UUID | None, entries: Sequence[tuple[UUID, int, int]]
+    *, journal_type: str, hold_id: UUID | None, entries: Sequence[ReversedEntry]
 ) -> tuple[Leg, ...]:
-    """The legs undoing a journal given its entries as (wallet id, amount, held change).
+    """The legs undoing a journal, given its entries.
 
     Corrections are corrected by a new adjustment, not reversed; hold journals are not
     reversible because the hold's own state would no longer match.
     """
     if journal_type in (JournalType.ADJUSTMENT, JournalType.REVERSAL):
         raise TransactionNotReversible(f"A {journal_type} is corrected by a new adjustment")
-    if hold_id is not None or any(held_change != 0 for _, _, held_change in entries):
+    if hold_id is not None or any(entry.held_change != 0 for entry in entries):
         raise TransactionNotReversible("Transactions of a hold cannot be reversed")
-    if not any(amount != 0 for _, amount, _ in entries):
+    if not any(entry.amount != 0 for entry in entries):
         raise TransactionNotReversible("The transaction moved no money")
-    return reversal_legs([(wallet_id, amount) for wallet_id, amount, _ in entries])
+    return reversal_legs([(entry.wallet_id, entry.wallet_kind, entry.amount) for entry in entries])

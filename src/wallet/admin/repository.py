@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from wallet.admin.core import ReversedEntry
 from wallet.db.pool import Connection
 from wallet.ledger.repository import PostingResult
 
@@ -199,28 +200,29 @@ async def record_action(
 
 
 async def journal_with_entries(conn: Connection, *, journal_id: UUID) -> dict[str, Any] | None:
-    """A journal, its entries as (wallet, amount, held change), and whether it was reversed."""
+    """A journal, its entries (ReversedEntry), and whether it was already reversed."""
     row = await conn.fetchrow(
         """
         SELECT j.id, j.type, j.wallet_id, j.amount, j.currency, j.reference_id, j.hold_id,
-               e.wallets, e.amounts, e.held_changes,
+               e.wallets, e.kinds, e.amounts, e.held_changes,
                EXISTS (SELECT 1 FROM journals r
                        WHERE r.related_journal_id = j.id AND r.type = 'REVERSAL') AS reversed
         FROM journals j
         CROSS JOIN LATERAL (
-            SELECT array_agg(wallet_id ORDER BY id) AS wallets,
-                   array_agg(amount ORDER BY id) AS amounts,
-                   array_agg(held_after - held_before ORDER BY id) AS held_changes
-            FROM entries WHERE journal_id = j.id) e
+            SELECT array_agg(e.wallet_id ORDER BY e.id) AS wallets,
+                   array_agg(w.kind ORDER BY e.id) AS kinds,
+                   array_agg(e.amount ORDER BY e.id) AS amounts,
+                   array_agg(e.held_after - e.held_before ORDER BY e.id) AS held_changes
+            FROM entries e JOIN wallets w ON w.id = e.wallet_id
+            WHERE e.journal_id = j.id) e
         WHERE j.id = $1
         """,
         journal_id,
     )
     if row is None:
         return None
-    entries = list(
-        zip(row["wallets"] or [], row["amounts"] or [], row["held_changes"] or [], strict=True)
-    )
+    columns = (row["wallets"], row["kinds"], row["amounts"], row["held_changes"])
+    entries = [ReversedEntry(*values) for values in zip(*(c or [] for c in columns), strict=True)]
     return {**dict(row), "entries": entries}
 
 

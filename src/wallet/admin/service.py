@@ -148,7 +148,7 @@ async def propose_reversal(
     )
     # The addressed wallet's own change, negated: what the reversal does to it.
     own_change = sum(
-        amount for wallet, amount, _ in journal["entries"] if wallet == journal["wallet_id"]
+        entry.amount for entry in journal["entries"] if entry.wallet_id == journal["wallet_id"]
     )
     return await _propose(
         conn,

@@ -1,19 +1,18 @@
-"""Signing and verifying bearer tokens."""
+"""Issuing and verifying bearer tokens (JWT, hardened per RFC 8725)."""
 
 from __future__ import annotations
 
-import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 import jwt
 
+from wallet.auth.keys import ALLOWED_ALGORITHMS, HS_ALGORITHM, sign, signing_key, verification_keys
 from wallet.config import Settings
 
-ALGORITHM = "HS256"
-DEV_SECRET_FILE = "jwt-dev-secret"  # noqa: S105 - a file name, not a secret
+REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
 
 
 class Role(StrEnum):
@@ -42,21 +41,10 @@ class InvalidToken(Exception):
     """The token is missing a claim, expired, badly signed or otherwise unusable."""
 
 
-def signing_secret(settings: Settings) -> str:
-    """The configured secret, or a dev secret generated once and kept in the data dir."""
-    if settings.jwt_secret:
-        return settings.jwt_secret
-    path = Path(settings.data_dir) / DEV_SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
-
-
 def issue_token(
     *, settings: Settings, subject: str, roles: list[Role], ttl_seconds: int = 3600
 ) -> str:
+    """A token signed with the configured signing key (the dev secret by default)."""
     now = int(time.time())
     claims = {
         "sub": subject,
@@ -66,37 +54,71 @@ def issue_token(
         "iat": now,
         "exp": now + ttl_seconds,
     }
-    return jwt.encode(claims, signing_secret(settings), algorithm=ALGORITHM)
+    return sign(claims, signing_key(settings))
+
+
+VERIFIED_TOKENS_KEPT = 10_000  # most distinct tokens remembered per process
 
 
 class TokenVerifier:
-    """Verifies tokens against one secret; built once per app, used per request."""
+    """Verifies tokens against the key set; built once per app, used per request."""
 
     def __init__(self, settings: Settings) -> None:
-        self._secret = signing_secret(settings)
+        self._keys = verification_keys(settings)
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
+        # Platform services send the same token on every request: verifying its signature
+        # once per token, not per request, saves a tenth of a money request's CPU. An entry
+        # is used only until the token's own expiry; the keys never change while it lives.
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None and time.time() < remembered[1]:
+            self._verified.move_to_end(token)
+            return remembered[0]
+        principal, expires_at = self._verify_signature_and_claims(token)
+        self._verified[token] = (principal, expires_at)
+        if len(self._verified) > VERIFIED_TOKENS_KEPT:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify_signature_and_claims(self, token: str) -> tuple[Principal, float]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed token") from exc
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if algorithm not in ALLOWED_ALGORITHMS and algorithm != HS_ALGORITHM:
+            raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
+        key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("unknown or missing kid")
+        if key.algorithm != algorithm:  # e.g. HS256 signed with an RSA public key
+            raise InvalidToken(f"key {kid!r} is not used with {algorithm}")
         try:
             claims = jwt.decode(
                 token,
-                self._secret,
-                algorithms=[ALGORITHM],
+                key.key,
+                algorithms=[key.algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
-                options={"require": ["exp", "iss", "aud", "sub"]},
+                options={"require": REQUIRED_CLAIMS},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        subject = claims.get("sub")
-        raw_roles = claims.get("roles", [])
-        if not isinstance(subject, str) or not subject or not isinstance(raw_roles, list):
-            raise InvalidToken("sub must be a string and roles a list")
-        known = {role.value for role in Role}
-        roles = frozenset(Role(role) for role in raw_roles if role in known)
-        if not roles:
-            raise InvalidToken("token carries no known role")
-        return Principal(subject=subject, roles=roles)
+        return _principal(claims), float(claims["exp"]) + self._leeway
+
+
+def _principal(claims: dict[str, object]) -> Principal:
+    subject = claims.get("sub")
+    raw_roles = claims.get("roles", [])
+    if not isinstance(subject, str) or not subject or not isinstance(raw_roles, list):
+        raise InvalidToken("sub must be a string and roles a list")
+    known = {role.value for role in Role}
+    roles = frozenset(Role(role) for role in raw_roles if role in known)
+    if not roles:
+        raise InvalidToken("token carries no known role")
+    return Principal(subject=subject, roles=roles)

@@ -68,6 +68,7 @@ class PostingContext:
     fingerprint: str
     trace_id: str
     required_owner: str | None = None
+    client_address: str | None = None  # for the audit trail
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +132,19 @@ def adjustment_legs(wallet_id: UUID, amount: int) -> tuple[Leg, ...]:
     )
 
 
-def reversal_legs(original: Sequence[tuple[UUID, int]]) -> tuple[Leg, ...]:
-    """Undo a journal: each wallet's entry of ``original`` (wallet id, amount), negated.
+def reversal_legs(original: Sequence[tuple[UUID, str, int]]) -> tuple[Leg, ...]:
+    """Undo a journal: each wallet's entry of ``original`` (wallet id, wallet kind, amount),
+    negated. System wallets are addressed by kind, as every posting must.
 
     Only balance changes are reversed; a journal that moved held amounts belongs to a hold,
     whose own state would no longer match, so it cannot be reversed this way.
     """
-    legs = tuple(Leg(wallet_id=wallet_id, amount=-amount) for wallet_id, amount in original)
+    legs = tuple(
+        Leg(wallet_id=wallet_id, amount=-amount)
+        if kind == "USER"
+        else Leg(system_kind=SystemKind(kind), amount=-amount)
+        for wallet_id, kind, amount in original
+    )
     check_balanced(legs)
     return legs
 

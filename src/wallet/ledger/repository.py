@@ -49,10 +49,15 @@ def _posting_record(posting: Posting) -> tuple[Any, ...]:
 
 
 async def post(conn: Connection, postings: list[Posting]) -> list[PostingResult]:
-    """Apply ``postings`` in one statement: one round trip, one transaction."""
+    """Apply ``postings`` in one statement: one round trip, one transaction.
+
+    Each posting that is not a replay also appends its audit row in that statement.
+    """
     rows = await conn.fetch(
-        "SELECT outcome, status_code, body FROM ledger_post($1::ledger_posting[])",
+        """SELECT outcome, status_code, body
+           FROM ledger_post_audited($1::ledger_posting[], $2::text[])""",
         [_posting_record(posting) for posting in postings],
+        [posting.context.client_address for posting in postings],
     )
     return [PostingResult(row["outcome"], row["status_code"], row["body"]) for row in rows]
 

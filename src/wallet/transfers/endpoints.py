@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from wallet.audit.service import client_address_of
 from wallet.auth.dependencies import AnyCaller, PlatformCaller
 from wallet.auth.tokens import Principal
 from wallet.errors import (
@@ -83,6 +84,7 @@ class MoneyRequestParts:
             fingerprint=fingerprint,
             trace_id=self.trace_id,
             required_owner=caller.owner_scope,
+            client_address=client_address_of(self.request),
         )
 
 

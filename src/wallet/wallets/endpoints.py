@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from wallet.auth.dependencies import AnyCaller, PlatformCaller
+from wallet.audit.dependencies import AuditContext
+from wallet.auth.dependencies import AnyCaller
 from wallet.db.session import DbConnection
 from wallet.errors import (
     Forbidden,
@@ -16,11 +17,19 @@ from wallet.errors import (
     WalletNotFound,
     problem_doc,
 )
-from wallet.observability import TraceId
+from wallet.pii import PiiCipher
 from wallet.wallets import service
 from wallet.wallets.schemas import OwnerId, WalletCreate, WalletList, WalletOut
 
 router = APIRouter(prefix="/v1/wallets", tags=["wallets"])
+
+
+def _cipher(request: Request) -> PiiCipher:
+    cipher: PiiCipher = request.app.state.pii
+    return cipher
+
+
+Cipher = Annotated[PiiCipher, Depends(_cipher)]
 
 
 @router.post(
@@ -29,21 +38,24 @@ router = APIRouter(prefix="/v1/wallets", tags=["wallets"])
     responses=problem_doc(NotAuthenticated, Forbidden, WalletAlreadyExists),
 )
 async def create_wallet(
-    body: WalletCreate, caller: PlatformCaller, conn: DbConnection, trace_id: TraceId
+    body: WalletCreate, audit: AuditContext, conn: DbConnection, cipher: Cipher
 ) -> WalletOut:
-    return await service.create_wallet(conn, request=body, trace_id=trace_id)
+    return await service.create_wallet(conn, request=body, audit=audit, cipher=cipher)
 
 
 @router.get("/{wallet_id}", responses=problem_doc(NotAuthenticated, WalletNotFound))
-async def get_wallet(wallet_id: UUID, caller: AnyCaller, conn: DbConnection) -> WalletOut:
-    return await service.get_wallet(conn, wallet_id=wallet_id, caller=caller)
+async def get_wallet(
+    wallet_id: UUID, caller: AnyCaller, conn: DbConnection, cipher: Cipher
+) -> WalletOut:
+    return await service.get_wallet(conn, wallet_id=wallet_id, caller=caller, cipher=cipher)
 
 
 @router.get("", responses=problem_doc(NotAuthenticated))
 async def list_wallets(
     caller: AnyCaller,
     conn: DbConnection,
+    cipher: Cipher,
     owner_id: Annotated[OwnerId | None, Query()] = None,
 ) -> WalletList:
-    items = await service.list_wallets(conn, owner_id=owner_id, caller=caller)
+    items = await service.list_wallets(conn, owner_id=owner_id, caller=caller, cipher=cipher)
     return WalletList(items=items)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from wallet.audit.schemas import RequestAudit
 from wallet.db.pool import Connection
 
+# Interpolated into the queries below (hence their noqa/nosec): a constant, never input.
 _WALLET_COLUMNS = """id, owner_id, currency, balance, held, balance - held AS available, status,
                      version, metadata, created_at, updated_at"""
 
@@ -18,9 +20,12 @@ async def insert_wallet(
     owner_id: str,
     currency: str,
     metadata: dict[str, Any],
-    trace_id: str,
+    audit: RequestAudit,
 ) -> dict[str, Any] | None:
-    """Create the wallet and its ``wallet.created`` event; None if the owner already has one."""
+    """Create the wallet, its ``wallet.created`` event and audit row; None if it exists.
+
+    The event leaves metadata out: it may hold personal data, which never goes to the broker.
+    """
     row = await conn.fetchrow(
         f"""
         WITH created AS (
@@ -31,16 +36,25 @@ async def insert_wallet(
         ), event AS (
             INSERT INTO outbox (event_id, event_type, wallet_id, sequence, payload, trace_id)
             SELECT uuid_v7(), 'wallet.created', id, version,
-                   jsonb_build_object('wallet', to_jsonb(created)), $5
+                   jsonb_build_object('wallet', to_jsonb(created) - 'metadata'), $5
             FROM created
+        ), audit AS (
+            INSERT INTO audit_log (actor, action, resource_type, resource_id, outcome,
+                                   client_address, trace_id)
+            SELECT $6, 'wallet.create', 'wallet', (SELECT id::text FROM created),
+                   CASE WHEN EXISTS (SELECT 1 FROM created) THEN 'created'
+                        ELSE 'wallet_already_exists' END,
+                   $7, $5
         )
         SELECT * FROM created
-        """,  # noqa: S608 - the interpolated text is a constant column list
+        """,  # noqa: S608  # nosec B608
         wallet_id,
         owner_id,
         currency,
         metadata,
-        trace_id,
+        audit.trace_id,
+        audit.actor,
+        audit.client_address,
     )
     return dict(row) if row else None
 
@@ -53,7 +67,7 @@ async def find_wallet(
         f"""
         SELECT {_WALLET_COLUMNS} FROM wallets
         WHERE id = $1 AND kind = 'USER' AND ($2::text IS NULL OR owner_id = $2)
-        """,  # noqa: S608 - the interpolated text is a constant column list
+        """,  # noqa: S608  # nosec B608
         wallet_id,
         owner_scope,
     )
@@ -65,7 +79,7 @@ async def find_owner_wallets(conn: Connection, *, owner_id: str) -> list[dict[st
         f"""
         SELECT {_WALLET_COLUMNS} FROM wallets
         WHERE owner_id = $1 AND kind = 'USER' ORDER BY currency
-        """,  # noqa: S608 - the interpolated text is a constant column list
+        """,  # noqa: S608  # nosec B608
         owner_id,
     )
     return [dict(row) for row in rows]

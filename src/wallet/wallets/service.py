@@ -2,43 +2,57 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from uuid_utils.compat import uuid7
 
+from wallet.audit.schemas import RequestAudit
 from wallet.auth.tokens import Principal
 from wallet.db.pool import Connection
 from wallet.errors import RequestValidationFailed, WalletAlreadyExists, WalletNotFound
+from wallet.pii import PiiCipher
 from wallet.wallets import repository
 from wallet.wallets.schemas import WalletCreate, WalletOut
 
 
-async def create_wallet(conn: Connection, *, request: WalletCreate, trace_id: str) -> WalletOut:
+def _wallet_out(row: dict[str, Any], cipher: PiiCipher) -> WalletOut:
+    """The wallet as the API shows it: PII fields decrypted for the caller allowed to see it."""
+    metadata = cipher.decrypt_metadata(row["metadata"], wallet_id=row["id"])
+    return WalletOut.model_validate({**row, "metadata": metadata})
+
+
+async def create_wallet(
+    conn: Connection, *, request: WalletCreate, audit: RequestAudit, cipher: PiiCipher
+) -> WalletOut:
+    wallet_id = uuid7()
     row = await repository.insert_wallet(
         conn,
-        wallet_id=uuid7(),
+        wallet_id=wallet_id,
         owner_id=request.owner_id,
         currency=request.currency,
-        metadata=request.metadata,
-        trace_id=trace_id,
+        metadata=cipher.encrypt_metadata(request.metadata, wallet_id=wallet_id),
+        audit=audit,
     )
     if row is None:
         raise WalletAlreadyExists(
             f"{request.owner_id} already has a {request.currency} wallet",
         )
-    return WalletOut.model_validate(row)
+    return _wallet_out(row, cipher)
 
 
-async def get_wallet(conn: Connection, *, wallet_id: UUID, caller: Principal) -> WalletOut:
+async def get_wallet(
+    conn: Connection, *, wallet_id: UUID, caller: Principal, cipher: PiiCipher
+) -> WalletOut:
     """The wallet if the caller may see it; a foreign wallet is reported as missing."""
     row = await repository.find_wallet(conn, wallet_id=wallet_id, owner_scope=caller.owner_scope)
     if row is None:
         raise WalletNotFound()
-    return WalletOut.model_validate(row)
+    return _wallet_out(row, cipher)
 
 
 async def list_wallets(
-    conn: Connection, *, owner_id: str | None, caller: Principal
+    conn: Connection, *, owner_id: str | None, caller: Principal, cipher: PiiCipher
 ) -> list[WalletOut]:
     scope = caller.owner_scope
     if scope is not None and owner_id not in (None, scope):
@@ -50,4 +64,4 @@ async def list_wallets(
             errors=[{"loc": ["query", "owner_id"], "message": "Field required"}],
         )
     rows = await repository.find_owner_wallets(conn, owner_id=wanted_owner)
-    return [WalletOut.model_validate(row) for row in rows]
+    return [_wallet_out(row, cipher) for row in rows]

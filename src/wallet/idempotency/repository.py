@@ -1,0 +1,28 @@
+"""SQL for idempotency keys beyond the posting path (which keeps them in SQL functions)."""
+
+from __future__ import annotations
+
+from wallet.db.pool import Connection
+
+
+async def delete_expired(conn: Connection, *, older_than_hours: float, limit: int) -> int:
+    """Delete up to ``limit`` keys created more than ``older_than_hours`` ago."""
+    deleted: int = await conn.fetchval(
+        """
+        WITH expired AS (
+            SELECT caller, key FROM idempotency_keys
+            WHERE created_at < now() - make_interval(secs => $1 * 3600)
+            ORDER BY created_at
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        ), gone AS (
+            DELETE FROM idempotency_keys AS k USING expired
+            WHERE k.caller = expired.caller AND k.key = expired.key
+            RETURNING 1
+        )
+        SELECT count(*) FROM gone
+        """,
+        float(older_than_hours),
+        limit,
+    )
+    return deleted

@@ -1,0 +1,115 @@
+"""Pure outbox rules: the CloudEvents envelope, feed cursors and retry timing. No I/O."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from wallet.errors import InvalidCursor
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/cloudevents+json"
+# Bumped when a data layout changes incompatibly; consumers branch on `dataschema`.
+DATA_VERSION = 1
+MAX_ROUTING_KEY_BYTES = 255  # AMQP short string
+
+
+class EventNotPublishable(Exception):
+    """This row can never become a valid message; retrying cannot help."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """One outbox row, as the publisher and the feed see it."""
+
+    id: int
+    event_id: UUID
+    event_type: str
+    wallet_id: UUID
+    sequence: int
+    payload: Any
+    trace_id: str
+    created_at: datetime
+    attempts: int = 0
+
+
+def data_schema(event_type: str) -> str:
+    return f"urn:wallet:events:{event_type}:v{DATA_VERSION}"
+
+
+def build_envelope(event: OutboxEvent, *, source: str) -> dict[str, Any]:
+    """The event as a CloudEvents 1.0 structured-mode JSON object."""
+    return {
+        "specversion": SPEC_VERSION,
+        "id": str(event.event_id),
+        "source": source,
+        "type": event.event_type,
+        "subject": str(event.wallet_id),
+        "time": event.created_at.isoformat(),
+        "datacontenttype": "application/json",
+        "dataschema": data_schema(event.event_type),
+        "sequence": event.sequence,
+        "traceid": event.trace_id,
+        "data": event.payload,
+    }
+
+
+def encode_message(event: OutboxEvent, *, source: str, max_bytes: int) -> bytes:
+    """The message body; refuses what the broker would refuse, so it can be dead-lettered."""
+    if not event.event_type or len(event.event_type.encode()) > MAX_ROUTING_KEY_BYTES:
+        raise EventNotPublishable(
+            f"event type must be 1-{MAX_ROUTING_KEY_BYTES} bytes to serve as a routing key"
+        )
+    body = orjson.dumps(build_envelope(event, source=source))
+    if len(body) > max_bytes:
+        raise EventNotPublishable(f"message of {len(body)} bytes exceeds {max_bytes}")
+    return body
+
+
+def retry_delay(
+    attempts: int, *, base_seconds: float, max_seconds: float, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff with jitter after ``attempts`` failures (1 = the first).
+
+    Half the delay is fixed and half random, so retries spread out but never come early.
+    """
+    ceiling = min(max_seconds, base_seconds * 2.0 ** max(attempts - 1, 0))
+    jitter = (rng or random).random()  # spreads retries; not a secret
+    return ceiling / 2 + ceiling / 2 * jitter
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FeedPosition:
+    """Where a feed reader stands: the (feed_xid, id) of the last event it was given."""
+
+    feed_xid: int
+    outbox_id: int
+
+
+FEED_START = FeedPosition(0, 0)
+
+
+def encode_feed_cursor(position: FeedPosition) -> str:
+    text = f"e1:{position.feed_xid}:{position.outbox_id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_feed_cursor(cursor: str | None) -> FeedPosition:
+    if cursor is None or cursor == "":
+        return FEED_START
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, feed_xid, outbox_id = text.split(":")
+        position = FeedPosition(int(feed_xid), int(outbox_id))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor() from exc
+    if version != "e1" or not (0 <= position.feed_xid < 2**63 and 0 <= position.outbox_id < 2**63):
+        raise InvalidCursor()
+    return position

@@ -1,0 +1,181 @@
+"""SQL for the outbox: claiming, marking, the feed, pruning and replay."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from wallet.db.pool import Connection
+from wallet.outbox.core import FeedPosition, OutboxEvent
+
+
+def _event(row: Any) -> OutboxEvent:
+    return OutboxEvent(
+        id=row["id"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        wallet_id=row["wallet_id"],
+        sequence=row["sequence"],
+        payload=row["payload"],
+        trace_id=row["trace_id"],
+        created_at=row["created_at"],
+        attempts=row["attempts"],
+    )
+
+
+# A wallet's events go out in sequence order: a wallet's first undelivered event (its head) is
+# claimed with a row lock that other workers skip, and later events of that wallet only ride
+# behind their head in the same claim, up to the first one still waiting to retry. While a head
+# is locked it is still PENDING to everyone else, so no other worker takes its followers.
+# A wallet's undelivered events are always the tail of its sequence (new events are appended,
+# delivery goes from the front, dead letters only leave the front), so "the previous event is
+# not PENDING" identifies a head with one probe of the (wallet_id, sequence) index. Only a
+# replayed event breaks the rule, and it has been delivered before.
+_CLAIM = """
+WITH heads AS (
+    SELECT o.id, o.wallet_id, o.sequence
+    FROM outbox AS o
+    WHERE o.published_at IS NULL AND o.status = 'PENDING' AND o.next_attempt_at <= now()
+      AND (SELECT previous.status FROM outbox AS previous
+           WHERE previous.wallet_id = o.wallet_id AND previous.sequence < o.sequence
+           ORDER BY previous.sequence DESC LIMIT 1) IS DISTINCT FROM 'PENDING'
+    ORDER BY o.id
+    LIMIT $1
+    FOR UPDATE OF o SKIP LOCKED
+), claimed AS (
+    SELECT heads.id FROM heads
+    UNION ALL
+    SELECT later.id
+    FROM heads CROSS JOIN LATERAL (
+        SELECT f.id, bool_and(f.next_attempt_at <= now()) OVER (ORDER BY f.sequence) AS due
+        FROM (SELECT id, sequence, next_attempt_at FROM outbox
+              WHERE wallet_id = heads.wallet_id AND sequence > heads.sequence
+                AND status = 'PENDING'
+              ORDER BY sequence LIMIT $2) AS f
+    ) AS later
+    WHERE later.due
+)
+SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
+       o.created_at, o.attempts
+FROM outbox AS o JOIN claimed USING (id)
+ORDER BY o.wallet_id, o.sequence
+"""
+
+
+async def claim_due(conn: Connection, *, heads: int, per_wallet: int) -> list[OutboxEvent]:
+    """Lock up to ``heads`` wallets' next events (and their due followers) for this transaction."""
+    rows = await conn.fetch(_CLAIM, heads, per_wallet)
+    return [_event(row) for row in rows]
+
+
+async def mark_published(conn: Connection, *, outbox_ids: Sequence[int]) -> None:
+    await conn.execute(
+        """
+        UPDATE outbox SET status = 'PUBLISHED', published_at = now(), last_error = NULL
+        WHERE id = ANY($1::bigint[])
+        """,
+        list(outbox_ids),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FailedAttempt:
+    outbox_id: int
+    attempts: int
+    retry_in_seconds: float
+    error: str
+    dead: bool
+
+
+async def record_failures(conn: Connection, failures: Sequence[FailedAttempt]) -> None:
+    if not failures:
+        return
+    await conn.execute(
+        """
+        UPDATE outbox
+        SET attempts = f.attempts,
+            last_error = f.error,
+            next_attempt_at = now() + make_interval(secs => f.retry_in),
+            status = CASE WHEN f.dead THEN 'DEAD' ELSE 'PENDING' END,
+            dead_lettered_at = CASE WHEN f.dead THEN now() END
+        FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::text[], $5::boolean[])
+             AS f(id, attempts, retry_in, error, dead)
+        WHERE outbox.id = f.id
+        """,
+        [f.outbox_id for f in failures],
+        [f.attempts for f in failures],
+        [f.retry_in_seconds for f in failures],
+        [f.error for f in failures],
+        [f.dead for f in failures],
+    )
+
+
+async def count_pending(conn: Connection) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM outbox WHERE published_at IS NULL AND status = 'PENDING'"
+    )
+    return count
+
+
+async def feed_page(
+    conn: Connection, *, after: FeedPosition, limit: int
+) -> list[tuple[OutboxEvent, FeedPosition]]:
+    """Events after ``after`` whose transactions have all ended (see migrations/0003)."""
+    rows = await conn.fetch(
+        """
+        SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
+               o.created_at, o.attempts, o.feed_xid::text AS feed_xid
+        FROM outbox AS o
+        WHERE (o.feed_xid, o.id) > ($1::text::xid8, $2::bigint)
+          AND o.feed_xid < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY o.feed_xid, o.id
+        LIMIT $3
+        """,
+        str(after.feed_xid),
+        after.outbox_id,
+        limit,
+    )
+    return [(_event(row), FeedPosition(int(row["feed_xid"]), row["id"])) for row in rows]
+
+
+async def delete_published(conn: Connection, *, older_than_hours: float, limit: int) -> int:
+    """Delete up to ``limit`` events published more than ``older_than_hours`` ago."""
+    deleted: int = await conn.fetchval(
+        """
+        WITH expired AS (
+            SELECT id FROM outbox
+            WHERE status = 'PUBLISHED'
+              AND published_at < now() - make_interval(secs => $1 * 3600)
+            ORDER BY published_at
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        ), gone AS (
+            DELETE FROM outbox WHERE id IN (SELECT id FROM expired) RETURNING 1
+        )
+        SELECT count(*) FROM gone
+        """,
+        float(older_than_hours),
+        limit,
+    )
+    return deleted
+
+
+async def reset_for_replay(
+    conn: Connection, *, event_ids: Sequence[UUID], since: datetime | None
+) -> int:
+    """Queue delivered or dead-lettered events again: by id and/or created since ``since``."""
+    result = await conn.execute(
+        """
+        UPDATE outbox
+        SET status = 'PENDING', published_at = NULL, attempts = 0, last_error = NULL,
+            dead_lettered_at = NULL, next_attempt_at = '-infinity'
+        WHERE (event_id = ANY($1::uuid[]) OR ($2::timestamptz IS NOT NULL AND created_at >= $2))
+          AND status <> 'PENDING'
+        """,
+        list(event_ids),
+        since,
+    )
+    return int(result.split()[-1])

@@ -1,0 +1,165 @@
+"""Rate limits per client address and per caller, and the request body size limit.
+
+Counting uses the ``limits`` library: in-process memory by default, Redis when
+``WALLET_REDIS_URL`` is set (shared by every server process). The address limit, the
+authentication-failure lockout and the body limit run in a plain ASGI middleware in front of
+everything; the per-caller limit runs right after the token is verified (see auth), so a
+caller is counted by who they proved to be, not by a claim they could forge. Neither touches
+the database.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse_many
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from wallet.auth.tokens import Principal
+from wallet.config import Settings
+from wallet.errors import PayloadTooLarge, RateLimited, WalletError, problem_for
+
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _parse(text: str) -> list[RateLimitItem]:
+    """``"50/second;2000/minute"``; an empty string means no limit."""
+    return list(parse_many(text)) if text.strip() else []
+
+
+def _storage_uri(settings: Settings) -> str:
+    if settings.redis_url:
+        return "async+" + settings.redis_url
+    return "async+memory://"
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    per_address: list[RateLimitItem]
+    auth_failures: list[RateLimitItem]
+    user: list[RateLimitItem]
+    platform: list[RateLimitItem]
+
+
+class RateLimits:
+    """The limiter and the configured limits; one per app."""
+
+    def __init__(self, settings: Settings) -> None:
+        options: dict[str, str] = {"implementation": "redispy"} if settings.redis_url else {}
+        self._limiter = FixedWindowRateLimiter(
+            storage_from_string(_storage_uri(settings), **options)
+        )
+        self._limits = _Limits(
+            per_address=_parse(settings.rate_limit_per_address),
+            auth_failures=_parse(settings.rate_limit_auth_failures),
+            user=_parse(settings.rate_limit_user),
+            platform=_parse(settings.rate_limit_platform),
+        )
+
+    async def _hit(self, items: list[RateLimitItem], *identity: str) -> None:
+        for item in items:
+            if not await self._limiter.hit(item, *identity):
+                raise RateLimited(await self._retry_after(item, *identity))
+
+    async def _retry_after(self, item: RateLimitItem, *identity: str) -> int:
+        stats = await self._limiter.get_window_stats(item, *identity)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def check_address(self, address: str) -> None:
+        """Refuse an address that failed authentication too often, then count the request."""
+        for item in self._limits.auth_failures:
+            if not await self._limiter.test(item, "auth-failure", address):
+                raise RateLimited(
+                    await self._retry_after(item, "auth-failure", address),
+                    "Too many failed authentications from this address",
+                )
+        await self._hit(self._limits.per_address, "address", address)
+
+    async def note_auth_failure(self, address: str) -> None:
+        for item in self._limits.auth_failures:
+            await self._limiter.hit(item, "auth-failure", address)
+
+    async def check_caller(self, principal: Principal) -> None:
+        limits = self._limits.platform if principal.is_privileged else self._limits.user
+        await self._hit(limits, "caller", principal.subject)
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class RateLimitMiddleware:
+    """Address limits, failed-authentication lockout and the body size limit (413)."""
+
+    def __init__(self, app: ASGIApp, *, limits: RateLimits, max_body_bytes: int) -> None:
+        self.app = app
+        self.limits = limits
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        address = client_address(scope)
+        try:
+            await self.limits.check_address(address)
+            receive = await self._bounded_body(scope, receive)
+        except WalletError as error:
+            await problem_for(error)(scope, receive, send)
+            return
+
+        async def send_watching_status(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                await self.limits.note_auth_failure(address)
+            await send(message)
+
+        await self.app(scope, receive, send_watching_status)
+
+    async def _bounded_body(self, scope: Scope, receive: Receive) -> Receive:
+        """Refuse a body over the limit; a body of unknown length is read here, bounded."""
+        declared = _content_length(scope)
+        if declared is not None:
+            if declared > self.max_body_bytes:
+                raise PayloadTooLarge(f"at most {self.max_body_bytes} bytes")
+            return receive
+        if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            return receive
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise PayloadTooLarge(f"at most {self.max_body_bytes} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        buffered: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return buffered
+            return await receive()
+
+        return replay
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

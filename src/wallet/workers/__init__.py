@@ -1,0 +1,1 @@
+"""The worker process: periodic background tasks (outbox publishing, pruning, hold expiry)."""

@@ -1,0 +1,86 @@
+"""The pure parts: envelope, message limits, retry timing, feed cursors."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import orjson
+import pytest
+
+from wallet.errors import InvalidCursor
+from wallet.outbox.core import (
+    FEED_START,
+    EventNotPublishable,
+    FeedPosition,
+    OutboxEvent,
+    build_envelope,
+    decode_feed_cursor,
+    encode_feed_cursor,
+    encode_message,
+    retry_delay,
+)
+
+
+def _event(event_type: str = "wallet.deposit.completed", payload: object = None) -> OutboxEvent:
+    return OutboxEvent(
+        id=7,
+        event_id=uuid4(),
+        event_type=event_type,
+        wallet_id=uuid4(),
+        sequence=3,
+        payload=payload if payload is not None else {"wallet": {"balance": 5}},
+        trace_id="trace-1",
+        created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+
+
+def test_envelope_is_a_cloudevent_with_sequence_and_trace() -> None:
+    event = _event()
+    envelope = build_envelope(event, source="urn:test")
+    assert envelope == {
+        "specversion": "1.0",
+        "id": str(event.event_id),
+        "source": "urn:test",
+        "type": "wallet.deposit.completed",
+        "subject": str(event.wallet_id),
+        "time": "2026-01-02T03:04:05+00:00",
+        "datacontenttype": "application/json",
+        "dataschema": "urn:wallet:events:wallet.deposit.completed:v1",
+        "sequence": 3,
+        "traceid": "trace-1",
+        "data": {"wallet": {"balance": 5}},
+    }
+    body = encode_message(event, source="urn:test", max_bytes=10_000)
+    assert orjson.loads(body) == envelope
+
+
+@pytest.mark.parametrize("event_type", ["", "x" * 256])
+def test_event_type_that_cannot_be_a_routing_key_is_unpublishable(event_type: str) -> None:
+    with pytest.raises(EventNotPublishable):
+        encode_message(_event(event_type), source="urn:test", max_bytes=10_000)
+
+
+def test_oversized_message_is_unpublishable() -> None:
+    with pytest.raises(EventNotPublishable):
+        encode_message(_event(payload={"blob": "x" * 500}), source="urn:test", max_bytes=400)
+
+
+def test_retry_delay_grows_exponentially_with_bounded_jitter() -> None:
+    rng = random.Random(4)
+    for attempts in range(1, 12):
+        ceiling = min(60.0, 0.5 * 2 ** (attempts - 1))
+        delay = retry_delay(attempts, base_seconds=0.5, max_seconds=60.0, rng=rng)
+        assert ceiling / 2 <= delay <= ceiling
+    delays = {retry_delay(3, base_seconds=1.0, max_seconds=60.0, rng=rng) for _ in range(20)}
+    assert len(delays) > 1  # jittered, so retries of many rows spread out
+
+
+def test_feed_cursor_round_trips_and_refuses_anything_else() -> None:
+    position = FeedPosition(feed_xid=123456789012, outbox_id=42)
+    assert decode_feed_cursor(encode_feed_cursor(position)) == position
+    assert decode_feed_cursor(None) == FEED_START
+    for bad in ("nope", "djE6MQ", encode_feed_cursor(position)[:-2] + "!!"):
+        with pytest.raises(InvalidCursor):
+            decode_feed_cursor(bad)
