@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from wallet import health
+from wallet.admin import endpoints as admin_endpoints
 from wallet.audit.middleware import AdminAuditMiddleware
 from wallet.auth.dependencies import authorize_route
 from wallet.auth.tokens import TokenVerifier
@@ -22,6 +23,7 @@ from wallet.outbox import endpoints as event_endpoints
 from wallet.outbox.broker import BrokerProbe
 from wallet.pii import PiiCipher
 from wallet.ratelimit import RateLimitMiddleware, RateLimits
+from wallet.reconciliation import endpoints as reconciliation_endpoints
 from wallet.refunds import endpoints as refund_endpoints
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         wallet_endpoints.router,
         transfer_endpoints.router,
         ledger_endpoints.router,
+        reconciliation_endpoints.router,
+        admin_endpoints.router,
         event_endpoints.router,
         hold_endpoints.router,
         refund_endpoints.router,

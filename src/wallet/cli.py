@@ -101,6 +101,23 @@ def token(
 
 
 @app.command()
+def reconcile(
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Wallets or journals checked per query.")
+    ] = None,
+) -> None:
+    """Reconcile the books now, with progress; exit 1 when there are findings."""
+    from wallet.reconciliation.cli import reconcile_now
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if batch_size is not None:
+        settings = settings.model_copy(update={"reconcile_batch_size": batch_size})
+    findings = reconcile_now(settings, database_url=resolve_database_url(settings))
+    raise typer.Exit(code=1 if findings else 0)
+
+
+@app.command()
 def worker(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve /metrics on this port (default: none).")

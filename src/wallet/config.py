@@ -91,6 +91,19 @@ class Settings(BaseSettings):
     hold_expiry_batch_size: int = Field(default=500, ge=1)
     log_level: str = "INFO"
 
+    # Reconciliation (see docs/operations.md).
+    reconcile_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    reconcile_max_findings: int = Field(
+        default=1000, ge=1, description="Findings stored per run; the rest are only counted."
+    )
+    reconcile_outbox_window_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Journals this recent must have their outbox event; keep it below the "
+        "outbox retention, since published events are pruned.",
+    )
+    reconcile_interval_hours: float = Field(default=24.0, gt=0)
+
     # Events (outbox publishing, the worker and the feed): see docs/events.md.
     rabbitmq_exchange: str = "wallet.events"
     events_source: str = Field(default="urn:wallet-service", description="CloudEvents source.")

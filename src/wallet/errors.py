@@ -280,6 +280,86 @@ def problem_doc(*errors: type[WalletError]) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
+# --- Reconciliation and admin operations (issue 6) -------------------------------------------
+
+
+class ReconciliationInProgress(WalletError):
+    status_code = 409
+    code = "reconciliation_in_progress"
+    title = "A reconciliation run is already in progress"
+
+
+class ReconciliationNotFound(WalletError):
+    status_code = 404
+    code = "reconciliation_not_found"
+    title = "Reconciliation run not found"
+
+
+class FindingNotFound(WalletError):
+    status_code = 404
+    code = "finding_not_found"
+    title = "Finding not found"
+
+
+class AdjustmentNotApplicable(WalletError):
+    status_code = 422
+    code = "adjustment_not_applicable"
+    title = "This finding or wallet cannot be corrected by an adjustment"
+
+
+class AdjustmentNotFound(WalletError):
+    status_code = 404
+    code = "adjustment_not_found"
+    title = "Adjustment not found"
+
+
+class AdjustmentAlreadyProposed(WalletError):
+    status_code = 409
+    code = "adjustment_already_proposed"
+    title = "A live proposal already exists for this finding or transaction"
+
+
+class AdjustmentAlreadyDecided(WalletError):
+    status_code = 409
+    code = "adjustment_already_decided"
+    title = "The adjustment was already applied or rejected"
+
+
+class AdjustmentStale(WalletError):
+    status_code = 409
+    code = "adjustment_stale"
+    title = "The discrepancy changed since the proposal; run a reconciliation again"
+
+
+class FourEyesRequired(WalletError):
+    status_code = 403
+    code = "four_eyes_required"
+    title = "A different admin must approve this proposal"
+
+
+class TransactionNotReversible(WalletError):
+    status_code = 422
+    code = "transaction_not_reversible"
+    title = "This transaction cannot be reversed"
+
+
+class TransactionAlreadyReversed(WalletError):
+    status_code = 409
+    code = "transaction_already_reversed"
+    title = "This transaction was already reversed"
+
+
+class WalletNotEmpty(WalletError):
+    status_code = 409
+    code = "wallet_not_empty"
+    title = "Only a wallet with zero balance and zero held can be closed"
+
+
+ERRORS_BY_CODE.update(
+    {cls.code: cls for cls in (AdjustmentStale, AdjustmentNotApplicable)},
+)
+
+
 # --- Security (issue 5): rate limits and request size -------------------------------------
 
 

@@ -8,7 +8,7 @@ of every posting sum to zero.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -39,6 +39,8 @@ class JournalType(StrEnum):
     HOLD_RELEASE = "HOLD_RELEASE"
     HOLD_EXPIRE = "HOLD_EXPIRE"
     REFUND = "REFUND"
+    ADJUSTMENT = "ADJUSTMENT"  # an approved correction against the SUSPENSE wallet
+    REVERSAL = "REVERSAL"  # an approved undoing of an earlier journal
 
 
 EVENT_TYPES: dict[JournalType, str] = {
@@ -51,6 +53,8 @@ EVENT_TYPES: dict[JournalType, str] = {
     JournalType.HOLD_RELEASE: "hold.released",
     JournalType.HOLD_EXPIRE: "hold.expired",
     JournalType.REFUND: "refund.completed",
+    JournalType.ADJUSTMENT: "wallet.adjustment.completed",
+    JournalType.REVERSAL: "wallet.reversal.completed",
 }
 
 
@@ -217,6 +221,33 @@ def refund_legs(payer_id: UUID, taken: Mapping[UUID, int]) -> tuple[Leg, ...]:
         Leg(wallet_id=payer_id, amount=total),
         *(Leg(wallet_id=wallet_id, amount=-share) for wallet_id, share in sorted(taken.items())),
     )
+
+
+def adjustment_legs(wallet_id: UUID, amount: int) -> tuple[Leg, ...]:
+    """Move the wallet's balance by signed ``amount``; SUSPENSE carries the other side."""
+    if amount == 0:
+        raise ValueError("an adjustment moves a non-zero amount")
+    return (
+        Leg(wallet_id=wallet_id, amount=amount),
+        Leg(system_kind=SystemKind.SUSPENSE, amount=-amount),
+    )
+
+
+def reversal_legs(original: Sequence[tuple[UUID, str, int]]) -> tuple[Leg, ...]:
+    """Undo a journal: each wallet's entry of ``original`` (wallet id, wallet kind, amount),
+    negated. System wallets are addressed by kind, as every posting must.
+
+    Only balance changes are reversed; a journal that moved held amounts belongs to a hold,
+    whose own state would no longer match, so it cannot be reversed this way.
+    """
+    legs = tuple(
+        Leg(wallet_id=wallet_id, amount=-amount)
+        if kind == "USER"
+        else Leg(system_kind=SystemKind(kind), amount=-amount)
+        for wallet_id, kind, amount in original
+    )
+    check_balanced(legs)
+    return legs
 
 
 def request_fingerprint(*, method: str, path: str, body: dict[str, Any]) -> str:

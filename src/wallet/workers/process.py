@@ -22,6 +22,7 @@ from wallet.idempotency.tasks import prune_expired_keys
 from wallet.outbox import tasks as outbox_tasks
 from wallet.outbox.broker import Broker
 from wallet.outbox.publisher import OutboxPublisher, PublisherConfig
+from wallet.reconciliation.tasks import run_scheduled_reconciliation
 from wallet.workers.runner import PeriodicTask, run_periodic
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,12 @@ def build_tasks(
             "holds.expire",
             partial(expire_due_holds, pool, batch_size=settings.hold_expiry_batch_size),
             every_seconds=settings.hold_expiry_interval_seconds,
+        ),
+        # Runs only when the last completed reconciliation is older than its interval.
+        PeriodicTask(
+            "reconciliation",
+            partial(run_scheduled_reconciliation, pool, settings=settings),
+            every_seconds=300.0,
         ),
         # Audit rows are chained shortly after they settle (see audit/tasks.py).
         PeriodicTask("audit.seal", partial(seal_audit_chain, pool), every_seconds=2.0),

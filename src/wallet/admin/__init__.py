@@ -1,0 +1,1 @@
+"""Admin operations: corrections under four eyes, reversals, freezing and closing wallets."""

@@ -1,0 +1,1 @@
+"""Reconciliation: prove the books balance, on a consistent snapshot, in bounded memory."""
