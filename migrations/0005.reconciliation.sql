@@ -36,6 +36,8 @@ CREATE TABLE reconciliation_findings (
     -- numeric: a sum over a damaged ledger need not fit in bigint.
     expected   numeric     NOT NULL,
     actual     numeric     NOT NULL,
+    -- What a hash-chain finding names: the table, the row and what happened to it.
+    detail     text,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX reconciliation_findings_of_run ON reconciliation_findings (run_id, id);

@@ -147,7 +147,7 @@ def owner() -> str:
     return f"rider-{uuid4().hex[:10]}"
 
 
-# --- Events (issue 4): a real RabbitMQ ------------------------------------------------------
+# --- Events: a real RabbitMQ ------------------------------------------------------
 # Event tests need the broker. Without one they are skipped with the reason, unless
 # WALLET_REQUIRE_BROKER=1 (CI), where a missing broker fails them instead.
 

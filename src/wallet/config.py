@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     ledger_page_max: int = 200
     idempotency_ttl_hours: int = 24
 
-    # Holds (issue 3): how long a hold lives unless told otherwise, the longest it may live,
+    # Holds: how long a hold lives unless told otherwise, the longest it may live,
     # and how often / how much the expiry worker sweeps.
     hold_default_ttl_seconds: int = Field(default=1800, ge=1)
     hold_max_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)

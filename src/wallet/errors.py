@@ -141,7 +141,7 @@ ERRORS_BY_CODE: dict[str, type[WalletError]] = {
 }
 
 
-# --- Holds and refunds (issue 3) -------------------------------------------------------------
+# --- Holds and refunds -------------------------------------------------------------
 
 
 class HoldNotFound(WalletError):
@@ -280,7 +280,7 @@ def problem_doc(*errors: type[WalletError]) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-# --- Reconciliation and admin operations (issue 6) -------------------------------------------
+# --- Reconciliation and admin operations -------------------------------------------
 
 
 class ReconciliationInProgress(WalletError):
@@ -360,7 +360,7 @@ ERRORS_BY_CODE.update(
 )
 
 
-# --- Security (issue 5): rate limits and request size -------------------------------------
+# --- Security: rate limits and request size -------------------------------------
 
 
 class RateLimited(WalletError):

@@ -6,7 +6,6 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
-import pytest
 
 from tests.admin.flows import Admins
 from tests.support import Api
@@ -96,8 +95,6 @@ async def test_status_changes_refuse_bad_requests(api: Api, owner: str) -> None:
 async def test_holds_on_a_frozen_wallet_can_still_be_released(
     api: Api, owner: str, db: asyncpg.Connection[Any]
 ) -> None:
-    if not await db.fetchval("SELECT to_regclass('holds') IS NOT NULL"):
-        pytest.skip("needs the holds feature (issue 3); run after the merge")
     admins = Admins(api)
     wallet_id = await api.funded_wallet(owner, 100)
     held = await api.http.post(

@@ -67,8 +67,14 @@ async def test_tampering_is_found_kind_by_kind(scratch_pool: Pool) -> None:
         (FindingKind.JOURNAL_UNBALANCED, None, unbalanced, "USD", 0, 7),
         (FindingKind.JOURNAL_WITHOUT_EVENT, silent, silent_journal, "USD", 1, 0),
         (FindingKind.JOURNAL_WITHOUT_EVENT, drained, unbalanced, "USD", 1, 0),
+        # the entry slipped in past the triggers carries no hash: the ledger chain names it
+        (FindingKind.CHAIN_BROKEN, None, None, None, 0, 1),
     }
-    assert run.findings_count == 8
+    assert run.findings_count == 9
+    (chain,) = [f for f in run.findings if f.kind == FindingKind.CHAIN_BROKEN]
+    assert chain.detail is not None
+    assert chain.detail.startswith("entries ")
+    assert "changed" in chain.detail
     async with scratch_pool.acquire() as conn:
         stored = await service.get_run(conn, run_id=run.id)
     assert stored == run

@@ -32,7 +32,7 @@ class JournalType(StrEnum):
     DEPOSIT = "DEPOSIT"
     WITHDRAW = "WITHDRAW"
     TRANSFER = "TRANSFER"
-    # Holds and refunds (issue 3): written by the SQL functions of migrations/0002.
+    # Holds and refunds: written by the SQL functions of migrations/0002.
     HOLD = "HOLD"
     HOLD_ADJUST = "HOLD_ADJUST"
     CAPTURE = "CAPTURE"
@@ -135,7 +135,7 @@ def transfer_legs(source_id: UUID, destination_id: UUID, amount: int) -> tuple[L
     )
 
 
-# --- Holds, captures and refunds (issue 3) ---------------------------------------------------
+# --- Holds, captures and refunds ---------------------------------------------------
 # The SQL functions in migrations/0002.holds.sql apply these rules in the database, so that
 # each request is one round trip; these pure versions state them, are unit-tested, and drive
 # the in-memory model that the stateful test compares the API against.

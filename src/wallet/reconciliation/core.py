@@ -21,6 +21,7 @@ class FindingKind(StrEnum):
     JOURNAL_WITHOUT_ENTRIES = "journal_without_entries"
     JOURNAL_CURRENCY_MISMATCH = "journal_currency_mismatch"  # an entry in another currency
     JOURNAL_WITHOUT_EVENT = "journal_without_event"  # a recent journal has no outbox row
+    CHAIN_BROKEN = "chain_broken"  # an audit or ledger row changed, inserted or removed
 
 
 class Phase(StrEnum):
@@ -37,6 +38,7 @@ class Finding:
     wallet_id: UUID | None = None
     journal_id: UUID | None = None
     currency: str | None = None
+    detail: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Finding:

@@ -16,31 +16,22 @@ from wallet.reconciliation.core import BatchResult, Finding, SnapshotReport
 # Only one run at a time, across every process: a session-level advisory lock.
 _RUN_LOCK_KEY = 0x7265636F6E63696C  # "reconcil"
 
-_HOLDS_RESERVE = """
-    CROSS JOIN LATERAL (
-        SELECT coalesce(sum(h.amount - h.captured), 0) AS reserved
-        FROM holds h WHERE h.wallet_id = b.id AND h.status = 'HELD') reserve
-"""
-_HOLDS_FINDINGS = """
-    UNION ALL
-    SELECT 'hold_reservation_mismatch', id, currency, reserved, held
-    FROM checked WHERE held <> reserved
-"""
-
 _WALLET_BATCH = """
 WITH batch AS (
     SELECT id, kind, currency, balance, held FROM wallets
     WHERE $1::uuid IS NULL OR id > $1
     ORDER BY id LIMIT $2
 ), checked AS (
-    SELECT b.*, ledger.total, ledger.held_total, ledger.entry_count {reserve_column}
+    SELECT b.*, ledger.total, ledger.held_total, ledger.entry_count, reserve.reserved
     FROM batch b
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(e.amount), 0) AS total,
                coalesce(sum(e.held_after - e.held_before), 0) AS held_total,
                count(*) AS entry_count
         FROM entries e WHERE e.wallet_id = b.id) ledger
-    {reserve_join}
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(h.amount - h.captured), 0) AS reserved
+        FROM holds h WHERE h.wallet_id = b.id AND h.status = 'HELD') reserve
 )
 SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id,
        (SELECT count(*) FROM checked) AS rows,
@@ -58,7 +49,9 @@ SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id,
             UNION ALL
             SELECT 'negative_available', id, currency, 0, balance - held::numeric FROM checked
             WHERE kind = 'USER' AND balance - held::numeric < 0
-            {holds_findings}
+            UNION ALL
+            SELECT 'hold_reservation_mismatch', id, currency, reserved, held
+            FROM checked WHERE held <> reserved
         ) found) AS findings
 """
 
@@ -104,12 +97,6 @@ async def unlock_runs(conn: Connection) -> None:
     await conn.execute("SELECT pg_advisory_unlock($1)", _RUN_LOCK_KEY)
 
 
-async def holds_table_exists(conn: Connection) -> bool:
-    """The holds table arrives with the holds feature; until then its check is skipped."""
-    exists: bool = await conn.fetchval("SELECT to_regclass('holds') IS NOT NULL")
-    return exists
-
-
 async def snapshot_started_at(conn: Connection) -> datetime:
     """Inside the snapshot transaction: the moment the books are seen as of."""
     started: datetime = await conn.fetchval("SELECT now()")
@@ -133,16 +120,9 @@ def _batch_result(row: Any) -> BatchResult:
     )
 
 
-async def check_wallet_batch(
-    conn: Connection, *, after: UUID | None, limit: int, with_holds: bool
-) -> BatchResult:
-    """Balance, held and available of the next ``limit`` wallets by id."""
-    query = _WALLET_BATCH.format(
-        reserve_column=", reserve.reserved" if with_holds else "",
-        reserve_join=_HOLDS_RESERVE if with_holds else "",
-        holds_findings=_HOLDS_FINDINGS if with_holds else "",
-    )
-    return _batch_result(await conn.fetchrow(query, after, limit))
+async def check_wallet_batch(conn: Connection, *, after: UUID | None, limit: int) -> BatchResult:
+    """Balance, held, available and hold reservations of the next ``limit`` wallets by id."""
+    return _batch_result(await conn.fetchrow(_WALLET_BATCH, after, limit))
 
 
 async def check_journal_batch(conn: Connection, *, after: UUID | None, limit: int) -> BatchResult:
@@ -241,11 +221,12 @@ async def complete_run(
     await conn.execute(
         """
         INSERT INTO reconciliation_findings
-            (id, run_id, kind, wallet_id, journal_id, currency, expected, actual)
-        SELECT f.id, $1, f.kind, f.wallet_id, f.journal_id, f.currency, f.expected, f.actual
+            (id, run_id, kind, wallet_id, journal_id, currency, expected, actual, detail)
+        SELECT f.id, $1, f.kind, f.wallet_id, f.journal_id, f.currency, f.expected, f.actual,
+               f.detail
         FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[],
-                    $7::numeric[], $8::numeric[])
-             AS f(id, kind, wallet_id, journal_id, currency, expected, actual)
+                    $7::numeric[], $8::numeric[], $9::text[])
+             AS f(id, kind, wallet_id, journal_id, currency, expected, actual, detail)
         """,
         run_id,
         finding_ids,
@@ -255,6 +236,7 @@ async def complete_run(
         [f.currency for f in findings],
         [f.expected for f in findings],
         [f.actual for f in findings],
+        [f.detail for f in findings],
     )
 
 
@@ -277,7 +259,7 @@ async def find_run(conn: Connection, *, run_id: UUID) -> dict[str, Any] | None:
 
 async def run_findings(conn: Connection, *, run_id: UUID) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        """SELECT id, kind, wallet_id, journal_id, currency, expected, actual
+        """SELECT id, kind, wallet_id, journal_id, currency, expected, actual, detail
            FROM reconciliation_findings WHERE run_id = $1 ORDER BY id""",
         run_id,
     )

@@ -19,6 +19,7 @@ class FindingOut(BaseModel):
     currency: str | None
     expected: int
     actual: int
+    detail: str | None = None
 
 
 class RunSummary(BaseModel):
