@@ -6,20 +6,24 @@
 -- one round trip and a batch of postings can share one transaction.
 
 -- Time-ordered UUIDs (v7) for rows created inside the database; PostgreSQL 15 has no uuidv7().
-CREATE FUNCTION uuid_v7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
-    SELECT encode(
-        set_bit(set_bit(
-            overlay(uuid_send(gen_random_uuid())
-                    PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
-                    FROM 1 FOR 6),
-            52, 1), 53, 1),
-        'hex')::uuid
-$$;
+-- plpgsql, not sql: PostgreSQL before 18 plans a non-inlined SQL function's body on every
+-- call, and these run several times per posting.
+CREATE FUNCTION uuid_v7() RETURNS uuid LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN encode(
+            set_bit(set_bit(
+                overlay(uuid_send(gen_random_uuid())
+                        PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+                        FROM 1 FOR 6),
+                52, 1), 53, 1),
+            'hex')::uuid;
+END $$;
 
 -- Timestamps in JSON built by SQL, in the same form the API's Python side writes (UTC, 'Z').
-CREATE FUNCTION json_time(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-$$;
+CREATE FUNCTION json_time(t timestamptz) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+END $$;
 
 CREATE TABLE wallets (
     id          uuid PRIMARY KEY,
@@ -195,10 +199,13 @@ END $$;
 -- Idempotency, second half: remember the answer, in the same transaction as the effect.
 CREATE FUNCTION idempotency_finish(
     p_caller text, p_key text, p_fingerprint text, p_status integer, p_body text
-) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response_body)
-    SELECT p_caller, p_key, p_fingerprint, p_status, p_body WHERE p_key IS NOT NULL
-$$;
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_key IS NOT NULL THEN
+        INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response_body)
+        VALUES (p_caller, p_key, p_fingerprint, p_status, p_body);
+    END IF;
+END $$;
 
 -- A leg is one wallet's change within a journal. wallet_id names a wallet directly; a NULL
 -- wallet_id with system_kind set means "the books' wallet of that kind, in this currency".

@@ -45,17 +45,21 @@ CREATE TYPE hold_call AS (
     required_owner  text    -- set for owner-scoped callers: other owners' holds are unknown
 );
 
+-- plpgsql, not sql: PostgreSQL before 18 plans a non-inlined SQL function's body on every
+-- call, and these run several times per posting.
+
 -- A hold as the API shows it. remaining is what the hold still reserves of the wallet.
-CREATE FUNCTION hold_json(h holds) RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
-        'id', h.id, 'wallet_id', h.wallet_id, 'currency', h.currency,
-        'amount', h.amount, 'captured', h.captured,
-        'remaining', CASE WHEN h.status = 'HELD' THEN h.amount - h.captured ELSE 0 END,
-        'status', h.status, 'expires_at', h.expires_at,
-        'reference_type', h.reference_type, 'reference_id', h.reference_id,
-        'metadata', h.metadata, 'release_reason', h.release_reason, 'trace_id', h.trace_id,
-        'created_at', h.created_at, 'updated_at', h.updated_at, 'closed_at', h.closed_at)
-$$;
+CREATE FUNCTION hold_json(h holds) RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN json_build_object(
+            'id', h.id, 'wallet_id', h.wallet_id, 'currency', h.currency,
+            'amount', h.amount, 'captured', h.captured,
+            'remaining', CASE WHEN h.status = 'HELD' THEN h.amount - h.captured ELSE 0 END,
+            'status', h.status, 'expires_at', h.expires_at,
+            'reference_type', h.reference_type, 'reference_id', h.reference_id,
+            'metadata', h.metadata, 'release_reason', h.release_reason, 'trace_id', h.trace_id,
+            'created_at', h.created_at, 'updated_at', h.updated_at, 'closed_at', h.closed_at);
+END $$;
 
 -- The posting for one step of a hold: a journal of the given type on the hold's wallet.
 -- The key is left out: the hold functions take and store it themselves, because their
@@ -63,28 +67,37 @@ $$;
 CREATE FUNCTION hold_posting(
     ctx hold_call, h holds, p_journal_type text, p_event_type text, p_amount bigint,
     p_legs ledger_leg[], p_metadata jsonb DEFAULT '{}'
-) RETURNS ledger_posting LANGUAGE sql VOLATILE AS $$
-    SELECT ROW(ctx.caller, NULL, NULL, uuid_v7(), p_journal_type, p_event_type, h.wallet_id,
-               ctx.required_owner, p_amount, h.reference_id, NULL, p_metadata, h.id, NULL,
-               ctx.trace_id, p_legs)::ledger_posting
-$$;
+) RETURNS ledger_posting LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN ROW(ctx.caller, NULL, NULL, uuid_v7(), p_journal_type, p_event_type, h.wallet_id,
+                   ctx.required_owner, p_amount, h.reference_id, NULL, p_metadata, h.id, NULL,
+                   ctx.trace_id, p_legs)::ledger_posting;
+END $$;
 
 -- Put the hold's new state into the event its wallet just received, so consumers of
 -- hold.* events need not call back.
-CREATE FUNCTION hold_event_attach(h holds) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION hold_event_attach(h holds) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     UPDATE outbox SET payload = outbox.payload || jsonb_build_object('hold', hold_json(h))
     FROM wallets
     WHERE wallets.id = h.wallet_id AND outbox.wallet_id = wallets.id
-      AND outbox.sequence = wallets.version
-$$;
+      AND outbox.sequence = wallets.version;
+END $$;
 
 -- The hold, locked, if the caller may see it.
-CREATE FUNCTION hold_lock(ctx hold_call, p_hold_id uuid) RETURNS holds LANGUAGE sql AS $$
-    SELECT holds.* FROM holds JOIN wallets ON wallets.id = holds.wallet_id
+CREATE FUNCTION hold_lock(ctx hold_call, p_hold_id uuid) RETURNS holds LANGUAGE plpgsql AS $$
+DECLARE
+    found_hold holds;
+BEGIN
+    SELECT holds.* INTO found_hold FROM holds JOIN wallets ON wallets.id = holds.wallet_id
     WHERE holds.id = p_hold_id
       AND (ctx.required_owner IS NULL OR wallets.owner_id = ctx.required_owner)
-    FOR UPDATE OF holds
-$$;
+    FOR UPDATE OF holds;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN found_hold;
+END $$;
 
 -- Reserve p_amount of the wallet's available balance (ledger_apply refuses over-reserving
 -- on the locked wallet row). The answer is the hold, 201.

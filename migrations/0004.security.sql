@@ -7,9 +7,12 @@
 -- ---------------------------------------------------------------------------------------------
 -- Hashing helpers. format('%L') quotes every text value (NULL stays NULL), so two different rows
 -- can never serialise to the same text. Times hash as integer microseconds.
-CREATE FUNCTION epoch_us(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
-    SELECT (extract(epoch FROM t) * 1000000)::bigint
-$$;
+-- plpgsql, not sql: PostgreSQL before 18 plans a non-inlined SQL function's body on every
+-- call, and these run several times per posting.
+CREATE FUNCTION epoch_us(t timestamptz) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN (extract(epoch FROM t) * 1000000)::bigint;
+END $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- Audit trail: who did what to which resource, with what outcome, from where, under which trace.
@@ -46,11 +49,12 @@ CREATE TRIGGER audit_seals_append_only BEFORE UPDATE OR DELETE ON audit_seals
 CREATE TRIGGER audit_seals_no_truncate BEFORE TRUNCATE ON audit_seals
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
-CREATE FUNCTION audit_row_hash(prev bytea, a audit_log) RETURNS bytea LANGUAGE sql STABLE AS $$
-    SELECT sha256(prev || convert_to(format('%s|%s|%L|%L|%L|%L|%L|%L|%L|%L',
-        a.id, epoch_us(a.occurred_at), a.actor, a.action, a.resource_type, a.resource_id,
-        a.outcome, a.client_address, a.trace_id, a.details::text), 'UTF8'))
-$$;
+CREATE FUNCTION audit_row_hash(prev bytea, a audit_log) RETURNS bytea LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN sha256(prev || convert_to(format('%s|%s|%L|%L|%L|%L|%L|%L|%L|%L',
+            a.id, epoch_us(a.occurred_at), a.actor, a.action, a.resource_type, a.resource_id,
+            a.outcome, a.client_address, a.trace_id, a.details::text), 'UTF8'));
+END $$;
 
 -- Seal up to p_limit unsealed rows in id order; returns how many. Only rows older than p_settle
 -- are sealed, so a row whose (short) transaction commits late is not skipped. One sealer at a
@@ -91,15 +95,16 @@ END $$;
 ALTER TABLE entries ADD COLUMN prev_hash bytea, ADD COLUMN row_hash bytea;
 
 CREATE FUNCTION entry_row_hash(prev bytea, e entries, j journals) RETURNS bytea
-LANGUAGE sql STABLE AS $$
-    SELECT sha256(prev || convert_to(format(
-        '%s|%s|%s|%L|%s|%s|%s|%s|%s|%s|%L|%L|%s|%s|%L|%L|%L|%L|%L|%L|%L|%s',
-        e.id, e.journal_id, e.wallet_id, e.currency, e.amount, e.balance_before, e.balance_after,
-        e.held_before, e.held_after, epoch_us(e.created_at),
-        j.type, j.status, j.wallet_id, j.amount, j.currency, j.reference_id, j.category,
-        j.metadata::text, j.hold_id, j.related_journal_id, j.trace_id, epoch_us(j.created_at)),
-        'UTF8'))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN sha256(prev || convert_to(format(
+            '%s|%s|%s|%L|%s|%s|%s|%s|%s|%s|%L|%L|%s|%s|%L|%L|%L|%L|%L|%L|%L|%s',
+            e.id, e.journal_id, e.wallet_id, e.currency, e.amount, e.balance_before, e.balance_after,
+            e.held_before, e.held_after, epoch_us(e.created_at),
+            j.type, j.status, j.wallet_id, j.amount, j.currency, j.reference_id, j.category,
+            j.metadata::text, j.hold_id, j.related_journal_id, j.trace_id, epoch_us(j.created_at)),
+            'UTF8'));
+END $$;
 
 CREATE FUNCTION entries_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

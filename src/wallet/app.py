@@ -62,6 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         # The RBAC matrix (auth.rbac) guards every route, including ones added later.
         dependencies=[Depends(authorize_route)],
+        telemetry={
+            "tracing": settings.otel_enabled,
+            "metrics": settings.otel_enabled,
+            "logs": settings.otel_enabled,
+        },
     )
     app.state.settings = settings
     # Built now so that unsafe key configuration stops the service before it takes traffic.
