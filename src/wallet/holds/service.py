@@ -19,7 +19,6 @@ import orjson
 from wallet.auth.tokens import Principal
 from wallet.db.pool import Connection
 from wallet.errors import (
-    ERRORS_BY_CODE,
     HoldNotFound,
     InvalidCursor,
     RequestValidationFailed,
@@ -29,12 +28,8 @@ from wallet.holds import repository
 from wallet.holds.repository import HoldCall
 from wallet.holds.schemas import HoldAdjust, HoldCapture, HoldCreate, HoldStatus
 from wallet.ledger.core import JournalType
-from wallet.ledger.repository import PostingResult
-from wallet.ledger.service import PostedTransaction
-from wallet.observability import BALANCE_CHANGES, TRANSFER_FAILURES
+from wallet.ledger.service import PostedTransaction, answer_from
 from wallet.wallets.repository import find_wallet
-
-_ANSWERED = ("posted", "replayed", "unchanged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,20 +38,6 @@ class HoldLimits:
 
     default_ttl_seconds: int
     max_ttl_seconds: int
-
-
-def answer(result: PostingResult, journal_type: JournalType) -> PostedTransaction:
-    """The function's answer (first or replayed), or its refusal raised as a WalletError."""
-    if result.body is not None and result.outcome in _ANSWERED:
-        if result.outcome == "posted":
-            BALANCE_CHANGES.labels(journal_type.value).inc()
-        return PostedTransaction(
-            status_code=result.status_code,
-            body=result.body,
-            replayed=result.outcome == "replayed",
-        )
-    TRANSFER_FAILURES.labels(journal_type.value, result.outcome).inc()
-    raise ERRORS_BY_CODE[result.outcome]()
 
 
 def _invalid(field: str, message: str) -> RequestValidationFailed:
@@ -79,7 +60,7 @@ async def create_hold(
         reference_id=request.reference_id,
         metadata=request.metadata,
     )
-    return answer(result, JournalType.HOLD)
+    return answer_from(result, journal_type=JournalType.HOLD)
 
 
 async def capture_hold(
@@ -96,7 +77,7 @@ async def capture_hold(
         split_amounts=[split.amount for split in splits] if splits else None,
         final=request.final,
     )
-    return answer(result, JournalType.CAPTURE)
+    return answer_from(result, journal_type=JournalType.CAPTURE)
 
 
 async def adjust_hold(
@@ -113,14 +94,14 @@ async def adjust_hold(
     result = await repository.adjust_hold(
         conn, call=call, hold_id=hold_id, amount=request.amount, expires_at=request.expires_at
     )
-    return answer(result, JournalType.HOLD_ADJUST)
+    return answer_from(result, journal_type=JournalType.HOLD_ADJUST)
 
 
 async def release_hold(
     conn: Connection, *, call: HoldCall, hold_id: UUID, reason: str | None
 ) -> PostedTransaction:
     result = await repository.release_hold(conn, call=call, hold_id=hold_id, reason=reason)
-    return answer(result, JournalType.HOLD_RELEASE)
+    return answer_from(result, journal_type=JournalType.HOLD_RELEASE)
 
 
 async def get_hold(conn: Connection, *, hold_id: UUID, caller: Principal) -> str:

@@ -12,6 +12,7 @@ from wallet.ledger import repository
 from wallet.ledger.batcher import PostingBatcher
 from wallet.ledger.core import Posting
 from wallet.ledger.cursor import decode_cursor, encode_cursor
+from wallet.ledger.repository import PostingResult
 from wallet.ledger.schemas import LedgerItem, LedgerPage
 from wallet.observability import BALANCE_CHANGES, TRANSFER_FAILURES
 from wallet.wallets.repository import find_wallet
@@ -35,15 +36,25 @@ async def post_one(target: LedgerTarget, posting: Posting) -> PostedTransaction:
         result = await target.submit(posting)
     else:
         (result,) = await repository.post(target, [posting])
-    if result.body is not None and result.outcome in ("posted", "replayed"):
+    return answer_from(result, journal_type=posting.journal_type)
+
+
+# Outcomes that carry an answer: a new posting, a replay, or (for a hold already released)
+# the state it was left in.
+_ANSWERED = ("posted", "replayed", "unchanged")
+
+
+def answer_from(result: PostingResult, *, journal_type: str) -> PostedTransaction:
+    """The SQL function's answer (first or replayed), or its refusal raised as a WalletError."""
+    if result.body is not None and result.outcome in _ANSWERED:
         if result.outcome == "posted":
-            BALANCE_CHANGES.labels(posting.journal_type).inc()
+            BALANCE_CHANGES.labels(journal_type).inc()
         return PostedTransaction(
             status_code=result.status_code,
             body=result.body,
             replayed=result.outcome == "replayed",
         )
-    TRANSFER_FAILURES.labels(posting.journal_type, result.outcome).inc()
+    TRANSFER_FAILURES.labels(journal_type, result.outcome).inc()
     raise ERRORS_BY_CODE[result.outcome]()
 
 

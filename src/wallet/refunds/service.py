@@ -6,9 +6,8 @@ from uuid import UUID
 
 from wallet.db.pool import Connection
 from wallet.holds.repository import HoldCall
-from wallet.holds.service import answer
 from wallet.ledger.core import JournalType
-from wallet.ledger.service import PostedTransaction
+from wallet.ledger.service import PostedTransaction, answer_from
 from wallet.refunds import repository
 from wallet.refunds.schemas import RefundCreate
 
@@ -25,4 +24,4 @@ async def refund_transaction(
         reference_id=request.reference_id,
         metadata=request.metadata,
     )
-    return answer(result, JournalType.REFUND)
+    return answer_from(result, journal_type=JournalType.REFUND)
