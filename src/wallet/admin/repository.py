@@ -59,7 +59,7 @@ async def insert_adjustment(
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
         ON CONFLICT DO NOTHING
         RETURNING {_ADJUSTMENT_COLUMNS}
-        """,  # noqa: S608 - the interpolated text is a constant column list
+        """,  # noqa: S608 - the interpolated text is a constant column list  # nosec B608
         adjustment_id,
         kind,
         method,
@@ -80,7 +80,7 @@ async def find_adjustment(
 ) -> dict[str, Any] | None:
     """The proposal; with ``lock``, locked until the transaction ends (decisions serialise)."""
     row = await conn.fetchrow(
-        f"SELECT {_ADJUSTMENT_COLUMNS} FROM adjustments WHERE id = $1"  # noqa: S608
+        f"SELECT {_ADJUSTMENT_COLUMNS} FROM adjustments WHERE id = $1"  # noqa: S608  # nosec B608
         + (" FOR UPDATE" if lock else ""),
         adjustment_id,
     )
@@ -92,7 +92,7 @@ async def list_adjustments(
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         f"""SELECT {_ADJUSTMENT_COLUMNS} FROM adjustments
-            WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2""",  # noqa: S608
+            WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2""",  # noqa: S608  # nosec B608
         status,
         limit,
     )
@@ -114,7 +114,7 @@ async def decide_adjustment(
                                decision_reason = $4, applied_journal_id = $5
         WHERE id = $1 AND status = 'PENDING'
         RETURNING {_ADJUSTMENT_COLUMNS}
-        """,  # noqa: S608 - the interpolated text is a constant column list
+        """,  # noqa: S608 - the interpolated text is a constant column list  # nosec B608
         adjustment_id,
         status,
         decided_by,

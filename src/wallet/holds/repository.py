@@ -59,7 +59,7 @@ async def call_function(
             FROM result WHERE outcome <> 'replayed'
         )
         SELECT outcome, status_code, body FROM result
-    """  # noqa: S608 - only numbered placeholders are interpolated; values go as parameters
+    """  # noqa: S608 - only numbered placeholders are interpolated; values go as parameters  # nosec B608
     row = await conn.fetchrow(
         audited,
         *args,

@@ -107,7 +107,7 @@ async def count_rows(conn: Connection, *, table: str) -> int:
     """Rows in ``wallets`` or ``journals``: the totals a progress bar counts towards."""
     if table not in ("wallets", "journals"):
         raise ValueError(table)
-    count: int = await conn.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
+    count: int = await conn.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names  # nosec B608
     return count
 
 
@@ -251,7 +251,7 @@ async def fail_run(conn: Connection, *, run_id: UUID, error: str) -> None:
 
 async def find_run(conn: Connection, *, run_id: UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow(
-        f"SELECT {_RUN_COLUMNS} FROM reconciliation_runs WHERE id = $1",  # noqa: S608
+        f"SELECT {_RUN_COLUMNS} FROM reconciliation_runs WHERE id = $1",  # noqa: S608  # nosec B608
         run_id,
     )
     return dict(row) if row else None
@@ -270,7 +270,7 @@ async def list_runs(conn: Connection, *, before: UUID | None, limit: int) -> lis
     """Runs newest first (ids are time-ordered), before a keyset cursor."""
     rows = await conn.fetch(
         f"""SELECT {_RUN_COLUMNS} FROM reconciliation_runs
-            WHERE $1::uuid IS NULL OR id < $1 ORDER BY id DESC LIMIT $2""",  # noqa: S608
+            WHERE $1::uuid IS NULL OR id < $1 ORDER BY id DESC LIMIT $2""",  # noqa: S608  # nosec B608
         before,
         limit,
     )
