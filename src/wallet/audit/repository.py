@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from wallet.audit.schemas import AuditRecord, Finding
@@ -102,11 +103,16 @@ FROM entries GROUP BY journal_id, currency HAVING sum(amount) <> 0
 
 async def find_tampering(conn: Connection) -> list[Finding]:
     """Every row of the audit trail and the ledger that breaks its chain or the books."""
-    findings: list[Finding] = []
-    for query in (_AUDIT_CHECKS, _ENTRY_CHECKS):
-        rows = await conn.fetch(query)
-        findings += [
-            Finding(table=r["tbl"], row=r["row"], problem=r["problem"], detail=r["detail"])
-            for r in rows
-        ]
-    return findings
+    return [finding async for finding in stream_tampering(conn)]
+
+
+async def stream_tampering(conn: Connection) -> AsyncIterator[Finding]:
+    """The same, one row at a time through a server-side cursor: memory stays bounded
+    however much was tampered with. Inside the caller's transaction (as a savepoint) when
+    there is one, so that it sees the caller's snapshot."""
+    async with conn.transaction():
+        for query in (_AUDIT_CHECKS, _ENTRY_CHECKS):
+            async for r in conn.cursor(query, prefetch=500):
+                yield Finding(
+                    table=r["tbl"], row=r["row"], problem=r["problem"], detail=r["detail"]
+                )

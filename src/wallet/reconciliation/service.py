@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
-from wallet.audit.repository import find_tampering
+from wallet.audit.repository import stream_tampering
 from wallet.audit.schemas import Finding as TamperFinding
 from wallet.db.pool import Connection
 from wallet.errors import InvalidCursor, ReconciliationNotFound
@@ -57,13 +57,9 @@ async def check_snapshot(
     )
     report.add(first_missing)
     report.findings_count += missing_events - len(first_missing)
-    report.add(
-        [
-            _chain_finding(tampered)
-            for tampered in await find_tampering(conn)
-            if (tampered.table, tampered.problem) not in _CHECKED_ABOVE
-        ]
-    )
+    async for tampered in stream_tampering(conn):
+        if (tampered.table, tampered.problem) not in _CHECKED_ABOVE:
+            report.add([_chain_finding(tampered)])
     if on_progress is not None:
         await on_progress(Phase.GLOBAL, 1, 1)
     return report
