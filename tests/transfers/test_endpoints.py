@@ -221,3 +221,30 @@ async def test_system_wallets_cannot_be_named_by_clients(
     hidden = await api.http.get(f"/v1/wallets/{external}", headers=api.headers())
     assert hidden.status_code == 404
     assert (await api.wallet(source))["balance"] == 100
+
+
+@pytest.mark.parametrize(
+    "raw_body",
+    [
+        b'{"amount": 5, "reference_id": "ride\\u0000-1"}',
+        b'{"amount": 5, "metadata": {"note": "a\\u0000b"}}',
+        b'{"amount": 5, "metadata": {"k\\u0000": 1}}',
+        b'{"amount": 5, "metadata": {"note": "\\ud89b"}}',
+        b'{"amount": 5, "metadata": {"n": 99999999999999999999999}}',
+        b'{"amount": 5, "metadata": {"a": ' + b"[" * 40 + b"]" * 40 + b"}}",
+    ],
+    ids=["nul-in-text", "nul-in-metadata", "nul-in-key", "lone-surrogate", "huge-int", "deep"],
+)
+async def test_unstorable_text_and_numbers_are_refused(
+    api: Api, owner: str, raw_body: bytes
+) -> None:
+    """Found by fuzzing the OpenAPI document: each of these used to reach the database."""
+    wallet_id = await api.funded_wallet(owner, 100)
+    response = await api.http.post(
+        f"/v1/wallets/{wallet_id}/deposit",
+        content=raw_body,
+        headers={**api.headers(key=str(uuid4())), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_error"
+    assert (await api.wallet(wallet_id))["balance"] == 100
