@@ -91,12 +91,6 @@ class SameWallet(WalletError):
     title = "Source and destination are the same wallet"
 
 
-class UnknownCurrency(WalletError):
-    status_code = 422
-    code = "unknown_currency"
-    title = "Not an ISO 4217 currency code"
-
-
 class InvalidCursor(WalletError):
     status_code = 400
     code = "invalid_cursor"

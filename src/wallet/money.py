@@ -25,14 +25,3 @@ def currency_exponent(code: str) -> int | None:
 
 def is_wallet_currency(code: str) -> bool:
     return currency_exponent(code) is not None
-
-
-def format_amount(amount: int, currency: str) -> str:
-    """Human form of a minor-unit amount, e.g. 12345 USD -> '123.45 USD' (for logs and docs)."""
-    exponent = currency_exponent(currency)
-    if exponent is None:
-        raise ValueError(f"not a wallet currency: {currency}")
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 10**exponent)
-    digits = f"{whole}.{fraction:0{exponent}d}" if exponent else str(whole)
-    return f"{sign}{digits} {currency}"
