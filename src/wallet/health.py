@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import asyncpg
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -31,7 +32,7 @@ async def readyz(pool: DbPool, request: Request) -> dict[str, object] | Response
     try:
         async with pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
-    except (OSError, Exception) as exc:  # any failure to reach the database means "not ready"
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         return problem_response(
             status_code=503,
             code="not_ready",
