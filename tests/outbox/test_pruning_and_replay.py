@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from wallet.cli import app as cli
 from wallet.config import get_settings
+from wallet.outbox import service as outbox_service
 from wallet.outbox.tasks import prune_published
 
 
@@ -76,3 +77,19 @@ async def test_replay_command_queues_events_again(
     assert (row["status"], row["attempts"], row["dead_lettered_at"]) == ("PENDING", 0, None)
     assert await _status(db, delivered) == "PUBLISHED"
     assert refused.exit_code != 0
+
+
+async def test_replay_since_a_time_queues_everything_delivered_after_it(
+    app: FastAPI, db: Any
+) -> None:
+    old = await _event(db, status="PUBLISHED", published_hours_ago=50)
+    await db.execute(
+        "UPDATE outbox SET created_at = now() - interval '50 hours' WHERE event_id = $1", old
+    )
+    fresh = await _event(db, status="PUBLISHED", published_hours_ago=1)
+    since = await db.fetchval("SELECT now() - interval '2 hours'")
+    async with app.state.pool.acquire() as conn, conn.transaction():
+        queued = await outbox_service.replay(conn, event_ids=[], since=since)
+    assert queued >= 1
+    assert await _status(db, fresh) == "PENDING"
+    assert await _status(db, old) == "PUBLISHED"
