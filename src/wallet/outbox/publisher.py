@@ -40,14 +40,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class PublisherConfig:
+    """The publisher's settings; their defaults live in ``Settings`` alone."""
+
     source: str
-    wallets_per_round: int = 200
-    events_per_wallet: int = 50
-    max_attempts: int = 10
-    retry_base_seconds: float = 1.0
-    retry_max_seconds: float = 300.0
-    confirm_timeout_seconds: float = 10.0
-    max_message_bytes: int = 1_000_000
+    wallets_per_round: int
+    events_per_wallet: int
+    max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    confirm_timeout_seconds: float
+    max_message_bytes: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PublisherConfig:
