@@ -99,6 +99,19 @@ BEGIN
     RETURN found_hold;
 END $$;
 
+-- Why a locked hold may not be captured or adjusted, or NULL when it may.
+CREATE FUNCTION hold_refusal(h holds) RETURNS ledger_result LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF h.id IS NULL THEN
+        RETURN ROW('hold_not_found', 404, NULL)::ledger_result;
+    END IF;
+    -- Past its deadline a hold is as good as expired, whether or not a worker got to it yet.
+    IF h.status <> 'HELD' OR h.expires_at <= now() THEN
+        RETURN ROW('hold_not_active', 409, NULL)::ledger_result;
+    END IF;
+    RETURN NULL;
+END $$;
+
 -- Reserve p_amount of the wallet's available balance (ledger_apply refuses over-reserving
 -- on the locked wallet row). The answer is the hold, 201.
 CREATE FUNCTION hold_create(
@@ -152,6 +165,7 @@ DECLARE
     released   bigint;
     legs       ledger_leg[];
     posted     ledger_result;
+    refusal    ledger_result;
     body       text;
 BEGIN
     idem := idempotency_begin(ctx.caller, ctx.idempotency_key, ctx.fingerprint);
@@ -159,12 +173,9 @@ BEGIN
         RETURN ROW(idem.outcome, idem.status_code, idem.body)::ledger_result;
     END IF;
     h := hold_lock(ctx, p_hold_id);
-    IF h.id IS NULL THEN
-        RETURN ROW('hold_not_found', 404, NULL)::ledger_result;
-    END IF;
-    -- Past its deadline a hold is as good as expired, whether or not a worker got to it yet.
-    IF h.status <> 'HELD' OR h.expires_at <= now() THEN
-        RETURN ROW('hold_not_active', 409, NULL)::ledger_result;
+    refusal := hold_refusal(h);
+    IF refusal.outcome IS NOT NULL THEN
+        RETURN refusal;
     END IF;
     remaining := h.amount - h.captured;
 
@@ -220,20 +231,19 @@ CREATE FUNCTION hold_adjust(
 DECLARE
     idem   idempotency_check;
     h      holds;
-    change bigint;
-    posted ledger_result;
-    body   text;
+    change  bigint;
+    posted  ledger_result;
+    refusal ledger_result;
+    body    text;
 BEGIN
     idem := idempotency_begin(ctx.caller, ctx.idempotency_key, ctx.fingerprint);
     IF idem.outcome <> 'new' THEN
         RETURN ROW(idem.outcome, idem.status_code, idem.body)::ledger_result;
     END IF;
     h := hold_lock(ctx, p_hold_id);
-    IF h.id IS NULL THEN
-        RETURN ROW('hold_not_found', 404, NULL)::ledger_result;
-    END IF;
-    IF h.status <> 'HELD' OR h.expires_at <= now() THEN
-        RETURN ROW('hold_not_active', 409, NULL)::ledger_result;
+    refusal := hold_refusal(h);
+    IF refusal.outcome IS NOT NULL THEN
+        RETURN refusal;
     END IF;
     IF p_amount IS NOT NULL AND p_amount <= h.captured THEN
         RETURN ROW('hold_amount_below_captured', 422, NULL)::ledger_result;
