@@ -13,6 +13,7 @@ from wallet.audit.middleware import AdminAuditMiddleware
 from wallet.auth.dependencies import authorize_route
 from wallet.auth.tokens import TokenVerifier
 from wallet.config import Settings, get_settings
+from wallet.db.modules import check_modules_current
 from wallet.db.pool import create_pool
 from wallet.errors import install_error_handlers
 from wallet.holds import endpoints as hold_endpoints
@@ -41,6 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool = await create_pool(
             database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
+        # Never run against functions older than this code (StaleDatabase says what to do).
+        async with app.state.pool.acquire() as conn:
+            await check_modules_current(conn)
         app.state.posting_batcher = PostingBatcher(
             app.state.pool,
             max_batch=settings.posting_batch_max,

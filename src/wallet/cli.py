@@ -48,8 +48,12 @@ def migrate() -> None:
     """Apply pending migrations and exit."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    applied = apply_migrations(resolve_database_url(settings))
-    typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    report = apply_migrations(resolve_database_url(settings))
+    typer.echo(
+        f"applied {len(report.migrations)} migration(s): "
+        f"{', '.join(report.migrations) or 'none pending'}; "
+        f"SQL modules (re)applied: {', '.join(report.modules) or 'none changed'}"
+    )
 
 
 @app.command()
@@ -131,11 +135,27 @@ def worker(
     settings = get_settings()
     configure_logging(settings.log_level)
     database_url = resolve_database_url(settings)
-    apply_migrations(database_url)
+    asyncio.run(_refuse_stale_database(database_url))
     port = metrics_port if metrics_port is not None else settings.worker_metrics_port
     if port is not None:
         start_http_server(port, addr="127.0.0.1")
     asyncio.run(run_worker(get_settings(), database_url=database_url))
+
+
+async def _refuse_stale_database(database_url: str) -> None:
+    """Exit with the reason when the database's SQL modules are not this code's."""
+    from wallet.db.modules import StaleDatabase, check_modules_current
+    from wallet.db.pool import create_pool
+
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await check_modules_current(conn)
+    except StaleDatabase as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from exc
+    finally:
+        await pool.close()
 
 
 @outbox_app.command("replay")

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.responses import Response
 
+from wallet.db.modules import StaleDatabase, check_modules_current
 from wallet.db.session import DbPool
 from wallet.errors import problem_response
 
@@ -31,7 +32,11 @@ async def readyz(pool: DbPool, request: Request) -> dict[str, object] | Response
     """
     try:
         async with pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
+            await check_modules_current(conn)
+    except StaleDatabase as exc:
+        return problem_response(
+            status_code=503, code="database_stale", title="Database is stale", detail=str(exc)
+        )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         return problem_response(
             status_code=503,

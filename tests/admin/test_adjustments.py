@@ -14,7 +14,7 @@ from wallet.auth.tokens import Role
 
 async def _suspense_balance(db: asyncpg.Connection[Any], currency: str) -> int:
     balance: int | None = await db.fetchval(
-        "SELECT balance FROM wallets WHERE kind = 'SUSPENSE' AND currency = $1", currency
+        "SELECT sum(balance) FROM wallets WHERE kind = 'SUSPENSE' AND currency = $1", currency
     )
     return balance or 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 from fastapi import FastAPI
@@ -43,17 +43,27 @@ async def test_posted_and_refused_money_mutations(
     )
     assert refused.status_code == 422
 
+    # The posted withdrawal is recorded on its journal (who, from where); the refusal, which
+    # has no journal, in the audit trail; the replay wrote nothing.
+    journal = await db.fetchrow(
+        "SELECT actor, client_address, amount FROM journals WHERE id = $1",
+        UUID(posted.json()["id"]),
+    )
+    assert journal is not None
+    assert (journal["actor"], journal["client_address"], journal["amount"]) == (
+        "ride-platform",
+        "127.0.0.1",
+        60,
+    )
     rows = await _rows(db, trace)
     assert [(r["action"], r["outcome"]) for r in rows] == [
-        ("money.withdraw", "posted"),  # the replay wrote nothing
         ("money.withdraw", "insufficient_funds"),
     ]
-    first = rows[0]
-    assert first["actor"] == "ride-platform"
-    assert first["resource_type"] == "wallet" and first["resource_id"] == wallet_id
-    assert first["client_address"] == "127.0.0.1"
-    assert first["details"]["journal_id"] == posted.json()["id"]
-    assert first["details"]["amount"] == 60
+    refusal = rows[0]
+    assert refusal["actor"] == "ride-platform"
+    assert refusal["resource_type"] == "wallet" and refusal["resource_id"] == wallet_id
+    assert refusal["client_address"] == "127.0.0.1"
+    assert refusal["details"] == {"amount": 60, "status": 422}
 
 
 async def test_wallet_creation_is_audited(

@@ -37,6 +37,7 @@ class History:
 @pytest.fixture
 async def history(api: Api, owner: str, app: FastAPI, db: asyncpg.Connection[Any]) -> History:
     """A wallet with three deposits; every audit row so far sealed; the books verify clean."""
+    await api.funded_wallet(f"{owner}-other", 1)  # more audit rows (a posting writes none)
     wallet_id = await api.funded_wallet(owner, 100)
     for amount in (20, 30):
         response = await api.move(wallet_id, "deposit", {"amount": amount})
@@ -138,20 +139,36 @@ async def test_deleted_newest_entry(history: History, db: asyncpg.Connection[Any
 async def test_inserted_entry_with_triggers_on(
     history: History, db: asyncpg.Connection[Any]
 ) -> None:
-    """Even with the hashing trigger filling in a valid link, the books give it away."""
+    """With the guards on, an entry that unbalances its journal is refused outright; a pair
+    that balances gets in, but carries no valid link in the chain and the books give it away."""
+    with pytest.raises(asyncpg.CheckViolationError, match="does not balance"):
+        await _after(
+            db,
+            (
+                """INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
+                                        balance_after, held_before, held_after)
+                   VALUES ($1::uuid, $2::uuid, 'USD', 500, 150, 650, 0, 0)""",
+                history.journal_ids[0],
+                history.wallet_id,
+            ),
+            bypass=False,
+        )
     found = await _after(
         db,
         (
             """INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
                                     balance_after, held_before, held_after)
-               VALUES ($1::uuid, $2::uuid, 'USD', 500, 150, 650, 0, 0)""",
+               SELECT $1::uuid, w.id, 'USD', m.amount, 150, 150 + m.amount, 0, 0
+               FROM (VALUES ($2::uuid, 500), (system_wallet_id('EXTERNAL', 'USD'), -500))
+                    AS m(wallet, amount)
+               JOIN wallets w ON w.id = m.wallet""",
             history.journal_ids[0],
             history.wallet_id,
         ),
         bypass=False,
     )
     assert ("wallets", history.wallet_id, "head_mismatch") in found
-    assert ("journals", history.journal_ids[0], "unbalanced") in found
+    assert any(table == "entries" and problem == "changed" for table, _, problem in found)
 
 
 async def test_inserted_entry_mid_chain(history: History, db: asyncpg.Connection[Any]) -> None:

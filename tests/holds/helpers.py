@@ -56,13 +56,29 @@ async def make_due(db: asyncpg.Connection[Any], hold_id: str, *, seconds_ago: fl
 
 
 async def settlement_wallet(db: asyncpg.Connection[Any], currency: str = "USD") -> UUID:
+    """The settlement wallet's first shard: stands for the whole wallet in balance_of."""
     wallet_id: UUID = await db.fetchval("SELECT system_wallet_id('SETTLEMENT', $1)", currency)
     return wallet_id
 
 
+async def system_wallet_shards(db: asyncpg.Connection[Any], wallet_id: UUID | str) -> set[str]:
+    """Every shard of the system wallet that ``wallet_id`` is a shard of."""
+    rows = await db.fetch(
+        """SELECT s.id::text FROM wallets w JOIN wallets s
+             ON s.kind = w.kind AND s.currency = w.currency
+           WHERE w.id = $1 AND w.kind <> 'USER'""",
+        UUID(str(wallet_id)),
+    )
+    return {row["id"] for row in rows}
+
+
 async def balance_of(db: asyncpg.Connection[Any], wallet_id: UUID | str) -> int:
+    """A wallet's balance; a system wallet's is the sum of its shards."""
     balance: int = await db.fetchval(
-        "SELECT balance FROM wallets WHERE id = $1", UUID(str(wallet_id))
+        """SELECT sum(s.balance)::bigint FROM wallets w JOIN wallets s
+             ON s.id = w.id OR (w.kind <> 'USER' AND s.kind = w.kind AND s.currency = w.currency)
+           WHERE w.id = $1""",
+        UUID(str(wallet_id)),
     )
     return balance
 

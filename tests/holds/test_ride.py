@@ -14,6 +14,7 @@ from tests.holds.helpers import (
     create_hold,
     post,
     settlement_wallet,
+    system_wallet_shards,
 )
 from tests.support import Api
 
@@ -53,7 +54,11 @@ async def test_the_ride_end_to_end(api: Api, db: asyncpg.Connection[Any], owner:
     )
     assert capture["hold"]["status"] == "CAPTURED"
     assert (capture["hold"]["captured"], capture["hold"]["remaining"]) == (1_620, 0)
-    entries = {entry["wallet_id"]: entry for entry in capture["entries"]}
+    shards = await system_wallet_shards(db, settlement)
+    entries = {
+        "settlement" if entry["wallet_id"] in shards else entry["wallet_id"]: entry
+        for entry in capture["entries"]
+    }
     assert entries[passenger] == {
         "wallet_id": passenger,
         "amount": -1_620,
@@ -64,7 +69,7 @@ async def test_the_ride_end_to_end(api: Api, db: asyncpg.Connection[Any], owner:
     }
     assert entries[driver]["amount"] == 1_300
     assert (entries[driver]["balance_before"], entries[driver]["balance_after"]) == (0, 1_300)
-    assert entries[str(settlement)]["amount"] == 320
+    assert entries["settlement"]["amount"] == 320
     assert len(entries) == 3
 
     # A partial refund of 300 to the passenger, pro rata from driver and platform:
@@ -78,11 +83,10 @@ async def test_the_ride_end_to_end(api: Api, db: asyncpg.Connection[Any], owner:
         300,
         capture["id"],
     )
-    assert {entry["wallet_id"]: entry["amount"] for entry in refund["entries"]} == {
-        passenger: 300,
-        driver: -241,
-        str(settlement): -59,
-    }
+    assert {
+        "settlement" if entry["wallet_id"] in shards else entry["wallet_id"]: entry["amount"]
+        for entry in refund["entries"]
+    } == {passenger: 300, driver: -241, "settlement": -59}
 
     wallet = await api.wallet(passenger)
     assert (wallet["balance"], wallet["held"], wallet["available"]) == (3_680, 0, 3_680)
@@ -140,7 +144,8 @@ async def _assert_events(db: asyncpg.Connection[Any], passenger: str, driver: st
     version = await db.fetchval("SELECT version FROM wallets WHERE id = $1", UUID(passenger))
     assert version == 6
     captured_event = await db.fetchval(
-        "SELECT payload::text FROM outbox WHERE wallet_id = $1 AND event_type = 'hold.captured'",
+        """SELECT payload::text FROM outbox_documents
+           WHERE wallet_id = $1 AND event_type = 'hold.captured'""",
         UUID(passenger),
     )
     payload = orjson.loads(captured_event)

@@ -43,21 +43,18 @@ async def test_an_unbalanced_journal_cannot_commit(
 ) -> None:
     wallet_id = await api.funded_wallet(owner, 100)
     journal_id = uuid4()
+    # A journal and its entries go in one statement (the checks run per statement).
     with pytest.raises(asyncpg.CheckViolationError, match="does not balance"):
-        async with db.transaction():
-            await db.execute(
-                """INSERT INTO journals (id, type, wallet_id, amount, currency, trace_id)
-                   VALUES ($1, 'DEPOSIT', $2, 5, 'USD', 't')""",
-                journal_id,
-                wallet_id,
-            )
-            await db.execute(
-                """INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
-                                        balance_after, held_before, held_after)
-                   VALUES ($1, $2, 'USD', 5, 100, 105, 0, 0)""",
-                journal_id,
-                wallet_id,
-            )
+        await db.execute(
+            """WITH journal AS (
+                   INSERT INTO journals (id, type, wallet_id, amount, currency, trace_id)
+                   VALUES ($1, 'DEPOSIT', $2, 5, 'USD', 't'))
+               INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
+                                    balance_after, held_before, held_after)
+               VALUES ($1, $2, 'USD', 5, 100, 105, 0, 0)""",
+            journal_id,
+            wallet_id,
+        )
     assert await db.fetchval("SELECT count(*) FROM journals WHERE id = $1", journal_id) == 0
 
 

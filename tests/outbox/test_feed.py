@@ -36,8 +36,9 @@ async def _insert_event(conn: Any, wallet_id: Any, sequence: int) -> str:
     event_id = uuid4()
     await conn.execute(
         """
-        INSERT INTO outbox (event_id, event_type, wallet_id, sequence, payload, trace_id)
-        VALUES ($1, 'wallet.test.feed', $2, $3, '{}', 'feed-test')
+        INSERT INTO outbox (event_id, event_type, wallet_id, sequence, feed_xid, payload,
+                            trace_id)
+        VALUES ($1, 'wallet.test.feed', $2, $3, outbox_feed_position($2), '{}', 'feed-test')
         """,
         event_id,
         wallet_id,

@@ -1,65 +1,53 @@
-"""A large, consistent ledger generated inside PostgreSQL (generate_series), for measuring.
+"""A large, consistent ledger generated inside PostgreSQL, through the posting engine.
 
 ``wallets`` user wallets each get a deposit, then transfers of 1..100 between random pairs
-make up ``journals`` journals in all (two entries each): journals balance, every entry's
-balance before/after runs on from the previous one, every wallet's balance is the sum of its
-entries, and every journal has its outbox event. Used by the memory test (small) and by
-``bench/reconcile.py`` (a million entries).
+make up ``journals`` journals in all (two entries each). The postings are generated with
+generate_series and applied by ``ledger_post`` in batches, so the ledger is exactly what the
+service writes: balanced journals, balances running on from entry to entry, hash chains, one
+event per user wallet touched. Used by the memory test (small) and by ``bench/reconcile.py``
+(a million entries).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from wallet.db.pool import Connection
 
-_STEPS = (
-    """CREATE TEMP TABLE gen_wallets ON COMMIT DROP AS
-       SELECT n, uuid_v7() AS id FROM generate_series(1, $1::int) AS n""",
-    """INSERT INTO wallets (id, owner_id, currency)
-       SELECT id, $2 || n, $1 FROM gen_wallets""",
-    # Deposits first (n <= wallets, from EXTERNAL), then transfers between distinct wallets.
-    """CREATE TEMP TABLE gen_journals ON COMMIT DROP AS
-       SELECT n, uuid_v7() AS id, src, dst, amount FROM (
-           SELECT n,
-                  CASE WHEN n <= w THEN NULL ELSE pick END AS src,
-                  CASE WHEN n <= w THEN n ELSE (pick + floor(random() * (w - 1))::int) % w + 1
-                  END AS dst,
-                  CASE WHEN n <= w THEN 1000000 ELSE 1 + floor(random() * 100)::int END AS amount
-           FROM (SELECT n, $1::int AS w, 1 + floor(random() * $1::int)::int AS pick
-                 FROM generate_series(1, $2::int) AS n) AS picked) AS planned""",
-    """CREATE TEMP TABLE gen_legs ON COMMIT DROP AS
-       SELECT j.n, 0 AS leg, coalesce(s.id, system_wallet_id('EXTERNAL', $1)) AS wallet_id,
-              -j.amount::bigint AS amount
-       FROM gen_journals j LEFT JOIN gen_wallets s ON s.n = j.src
-       UNION ALL
-       SELECT j.n, 1, d.id, j.amount FROM gen_journals j JOIN gen_wallets d ON d.n = j.dst""",
-    """INSERT INTO journals (id, type, wallet_id, amount, currency, trace_id)
-       SELECT j.id, CASE WHEN j.src IS NULL THEN 'DEPOSIT' ELSE 'TRANSFER' END,
-              coalesce(s.id, d.id), j.amount, $1, 'generated'
-       FROM gen_journals j JOIN gen_wallets d ON d.n = j.dst LEFT JOIN gen_wallets s ON s.n = j.src
-       ORDER BY j.n""",
-    """INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
-                           balance_after, held_before, held_after)
-       SELECT j.id, l.wallet_id, $1, l.amount, l.running - l.amount, l.running, 0, 0
-       FROM (SELECT gen_legs.*, w.balance + sum(gen_legs.amount)
-                        OVER (PARTITION BY gen_legs.wallet_id ORDER BY n, leg) AS running
-             FROM gen_legs JOIN wallets w ON w.id = gen_legs.wallet_id) AS l
-       JOIN gen_journals j ON j.n = l.n
-       ORDER BY l.n, l.leg""",
-    """INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, payload,
-                          trace_id)
-       SELECT gen_random_uuid(), 'generated', l.wallet_id,
-              1 + row_number() OVER (PARTITION BY l.wallet_id ORDER BY l.n), j.id, '{}',
-              'generated'
-       FROM gen_legs l JOIN gen_journals j ON j.n = l.n JOIN gen_wallets w ON w.id = l.wallet_id""",
-    """UPDATE wallets w SET balance = w.balance + t.total, version = w.version + t.moves
-       FROM (SELECT wallet_id, sum(amount) AS total, count(*) AS moves
-             FROM gen_legs GROUP BY wallet_id) AS t
-       WHERE w.id = t.wallet_id""",
+_BATCH = 1_000
+
+_CREATE_WALLETS = """
+CREATE TEMP TABLE gen_wallets ON COMMIT DROP AS
+SELECT n, uuid_v7() AS id FROM generate_series(1, $1::int) AS n;
+"""
+
+_INSERT_WALLETS = (
+    "INSERT INTO wallets (id, owner_id, currency) SELECT id, $2 || n, $1 FROM gen_wallets"
 )
 
-_ARGUMENTS = ((0,), (1, 2), (0, 3), (1,), (1,), (1,), (), ())
+# Postings first..last: deposits for n <= wallets (from EXTERNAL), then transfers between
+# distinct random wallets.
+_POST = """
+SELECT count(*) FROM ledger_post(ARRAY(
+    SELECT jsonb_populate_record(NULL::ledger_posting, jsonb_build_object(
+        'caller', 'generator', 'journal_id', uuid_v7(), 'trace_id', 'generated',
+        'journal_type', CASE WHEN p.src IS NULL THEN 'DEPOSIT' ELSE 'TRANSFER' END,
+        'event_type', CASE WHEN p.src IS NULL THEN 'wallet.deposit.completed'
+                           ELSE 'wallet.transfer.completed' END,
+        'wallet_id', coalesce(s.id, d.id), 'amount', p.amount, 'audit_refusal', false,
+        'legs', jsonb_build_array(
+            jsonb_build_object('wallet_id', s.id,
+                               'system_kind', CASE WHEN p.src IS NULL THEN 'EXTERNAL' END,
+                               'amount', -p.amount, 'held_delta', 0),
+            jsonb_build_object('wallet_id', d.id, 'amount', p.amount, 'held_delta', 0))))
+    FROM (SELECT n,
+                 CASE WHEN n <= w THEN NULL ELSE pick END AS src,
+                 CASE WHEN n <= w THEN n ELSE (pick + floor(random() * (w - 1))::int) % w + 1
+                 END AS dst,
+                 CASE WHEN n <= w THEN 1000000 ELSE 1 + floor(random() * 100)::int END AS amount
+          FROM (SELECT n, $1::int AS w, 1 + floor(random() * $1::int)::int AS pick
+                FROM generate_series($2::int, $3::int) AS n) AS picked) AS p
+    JOIN gen_wallets d ON d.n = p.dst LEFT JOIN gen_wallets s ON s.n = p.src
+    ORDER BY p.n))
+"""
 
 
 async def generate_ledger(
@@ -68,8 +56,10 @@ async def generate_ledger(
     """Write the ledger in one transaction; returns the number of entries written."""
     if journals < wallets or wallets < 2:
         raise ValueError("need at least two wallets and one deposit per wallet")
-    values: tuple[Any, ...] = (wallets, currency, owner_prefix, journals)
     async with conn.transaction():
-        for sql, picks in zip(_STEPS, _ARGUMENTS, strict=True):
-            await conn.execute(sql, *(values[i] for i in picks))
+        await conn.execute(_CREATE_WALLETS, wallets)
+        await conn.execute(_INSERT_WALLETS, currency, owner_prefix)
+        for first in range(1, journals + 1, _BATCH):
+            last = min(first + _BATCH - 1, journals)
+            await conn.execute(_POST, wallets, first, last)
     return 2 * journals

@@ -14,9 +14,13 @@ async def test_held_is_checked_against_active_holds(scratch_pool: Pool) -> None:
     wallet_id = (await books.funded_wallets(scratch_pool, count=1, amount=100, currency="USD"))[0]
     async with scratch_pool.acquire() as conn:
         posted = await conn.fetchrow(
-            """SELECT outcome FROM hold_create(ROW('tests', $1, 'f', 't', NULL)::hold_call,
-                                               $2, 40, 600, NULL, NULL, '{}')""",
-            str(uuid4()),
+            """SELECT outcome FROM hold_create(hold_call_of($1), $2, 40, 600, NULL, NULL, '{}')""",
+            {
+                "caller": "tests",
+                "idempotency_key": str(uuid4()),
+                "fingerprint": "f",
+                "trace_id": "t",
+            },
             wallet_id,
         )
         assert posted is not None and posted["outcome"] == "posted"

@@ -55,4 +55,4 @@ async def test_the_app_role_can_read_and_append(app_role: asyncpg.Connection[Any
 
 async def test_migration_bookkeeping_is_off_limits(app_role: asyncpg.Connection[Any]) -> None:
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        await app_role.fetch("SELECT * FROM _yoyo_migration")
+        await app_role.fetch("SELECT * FROM schema_migrations")

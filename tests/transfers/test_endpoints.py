@@ -15,7 +15,7 @@ from wallet.money import MAX_AMOUNT
 
 async def _system_balance(db: asyncpg.Connection[Any], kind: str, currency: str) -> int:
     value = await db.fetchval(
-        "SELECT balance FROM wallets WHERE kind = $1 AND currency = $2", kind, currency
+        "SELECT sum(balance) FROM wallets WHERE kind = $1 AND currency = $2", kind, currency
     )
     return int(value or 0)
 
@@ -212,7 +212,7 @@ async def test_system_wallets_cannot_be_named_by_clients(
 ) -> None:
     source = await api.funded_wallet(owner, 100)
     external = await db.fetchval(
-        "SELECT id::text FROM wallets WHERE kind = 'EXTERNAL' AND currency = 'USD'"
+        "SELECT id::text FROM wallets WHERE kind = 'EXTERNAL' AND currency = 'USD' LIMIT 1"
     )
     response = await api.move(source, "transfer", {"to_wallet_id": external, "amount": 10})
     assert (response.status_code, response.json()["code"]) == (404, "wallet_not_found")

@@ -175,8 +175,9 @@ async def record_action(
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             RETURNING action, actor, subject_id, reason, details, created_at
         )
-        INSERT INTO outbox (event_id, event_type, wallet_id, sequence, payload, trace_id)
-        SELECT uuid_v7(), $1, changed.id, changed.version,
+        INSERT INTO outbox (event_id, event_type, wallet_id, sequence, feed_xid, payload,
+                            trace_id)
+        SELECT uuid_v7(), $1, changed.id, changed.version, outbox_feed_position(changed.id),
                jsonb_build_object(
                    'wallet', jsonb_build_object(
                        'id', changed.id, 'owner_id', changed.owner_id,

@@ -10,20 +10,21 @@ from wallet.db.pool import Connection, Pool
 
 
 async def append(executor: Connection | Pool, record: AuditRecord) -> None:
+    """One record, through the one SQL path every audit row takes (audit_append)."""
     await executor.execute(
-        """
-        INSERT INTO audit_log (actor, action, resource_type, resource_id, outcome,
-                               client_address, trace_id, details)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-        """,
-        record.actor,
-        record.action,
-        record.resource_type,
-        record.resource_id,
-        record.outcome,
-        record.client_address,
-        record.trace_id,
-        record.details,
+        "SELECT audit_append($1::jsonb)",
+        [
+            {
+                "actor": record.actor,
+                "action": record.action,
+                "resource_type": record.resource_type,
+                "resource_id": record.resource_id,
+                "outcome": record.outcome,
+                "client_address": record.client_address,
+                "trace_id": record.trace_id,
+                "details": record.details,
+            }
+        ],
     )
 
 
@@ -87,11 +88,12 @@ SELECT 'entries' AS tbl, id::text AS row, problem,
 FROM judged WHERE problem IS NOT NULL
 UNION ALL
 SELECT 'wallets', w.id::text, 'head_mismatch',
-       'balance/held differ from the wallet''s newest entry: an entry was removed or added'
+       'balance, held or chain head differ from the newest entry: an entry was removed or added'
 FROM wallets w
-LEFT JOIN LATERAL (SELECT balance_after, held_after FROM entries
+LEFT JOIN LATERAL (SELECT balance_after, held_after, row_hash FROM entries
                    WHERE wallet_id = w.id ORDER BY id DESC LIMIT 1) newest ON true
 WHERE w.balance <> coalesce(newest.balance_after, 0) OR w.held <> coalesce(newest.held_after, 0)
+   OR w.chain_head IS DISTINCT FROM newest.row_hash
 UNION ALL
 SELECT 'journals', j.id::text, 'entries_removed', 'the journal has no entries'
 FROM journals j WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.journal_id = j.id)

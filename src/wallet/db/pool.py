@@ -22,11 +22,12 @@ else:  # FastAPI reads these at run time; the generic forms exist only in the st
 
 async def _init_connection(conn: Connection) -> None:
     # jsonb in and out as Python objects, serialised by orjson. Binary format (a version
-    # byte, then the JSON text) because jsonb also travels inside composite posting records.
+    # byte, then the JSON text). default=str: asyncpg's own UUIDs (ids read back from the
+    # database) are not the uuid.UUID that orjson knows.
     await conn.set_type_codec(
         "jsonb",
         schema="pg_catalog",
-        encoder=lambda value: b"\x01" + orjson.dumps(value),
+        encoder=lambda value: b"\x01" + orjson.dumps(value, default=str),
         decoder=lambda data: orjson.loads(data[1:]),
         format="binary",
     )

@@ -1,4 +1,4 @@
-"""SQL for holds: each operation is one call of its function in migrations/0002.holds.sql."""
+"""SQL for holds: each operation is one call of its function in sql/holds.sql."""
 
 from __future__ import annotations
 
@@ -28,16 +28,18 @@ class HoldCall:
     fingerprint: str
     trace_id: str
     required_owner: str | None = None
-    client_address: str | None = None  # for the audit trail, not part of the SQL type
+    client_address: str | None = None
 
-    def record(self) -> tuple[Any, ...]:
-        return (
-            self.caller,
-            self.idempotency_key,
-            self.fingerprint,
-            self.trace_id,
-            self.required_owner,
-        )
+    def record(self) -> dict[str, Any]:
+        """The SQL composite ``hold_call``, by field name (see tests/ledger/test_records.py)."""
+        return {
+            "caller": self.caller,
+            "idempotency_key": self.idempotency_key,
+            "fingerprint": self.fingerprint,
+            "trace_id": self.trace_id,
+            "required_owner": self.required_owner,
+            "client_address": self.client_address,
+        }
 
 
 async def call_function(
@@ -52,13 +54,16 @@ async def call_function(
     audited = f"""
         WITH result AS MATERIALIZED ({query}),
         audited AS (
-            INSERT INTO audit_log (actor, action, resource_type, resource_id, outcome,
-                                   client_address, trace_id, details)
-            SELECT ${first}, ${first + 1}, ${first + 2}, ${first + 3}, outcome, ${first + 4},
-                   ${first + 5}, jsonb_build_object('status', status_code)
+            SELECT audit_append(jsonb_agg(jsonb_build_object(
+                       'actor', ${first}::text, 'action', ${first + 1}::text,
+                       'resource_type', ${first + 2}::text, 'resource_id', ${first + 3}::text,
+                       'outcome', outcome, 'client_address', ${first + 4}::text,
+                       'trace_id', ${first + 5}::text,
+                       'details', jsonb_build_object('status', status_code))))
             FROM result WHERE outcome <> 'replayed'
+            HAVING count(*) > 0
         )
-        SELECT outcome, status_code, body FROM result
+        SELECT outcome, status_code, body FROM result LEFT JOIN audited ON true
     """  # noqa: S608 - only numbered placeholders are interpolated; values go as parameters  # nosec B608
     row = await conn.fetchrow(
         audited,
@@ -87,7 +92,8 @@ async def create_hold(
 ) -> PostingResult:
     return await call_function(
         conn,
-        "SELECT outcome, status_code, body FROM hold_create($1::hold_call, $2, $3, $4, $5, $6, $7)",
+        """SELECT outcome, status_code, body
+           FROM hold_create(hold_call_of($1), $2, $3, $4, $5, $6, $7)""",
         call.record(),
         wallet_id,
         amount,
@@ -116,7 +122,7 @@ async def capture_hold(
         conn,
         """
         SELECT outcome, status_code, body
-        FROM hold_capture($1::hold_call, $2, $3, $4, $5::uuid[], $6::bigint[], $7)
+        FROM hold_capture(hold_call_of($1), $2, $3, $4, $5::uuid[], $6::bigint[], $7)
         """,
         call.record(),
         hold_id,
@@ -141,7 +147,7 @@ async def adjust_hold(
 ) -> PostingResult:
     return await call_function(
         conn,
-        "SELECT outcome, status_code, body FROM hold_adjust($1::hold_call, $2, $3, $4)",
+        "SELECT outcome, status_code, body FROM hold_adjust(hold_call_of($1), $2, $3, $4)",
         call.record(),
         hold_id,
         amount,
@@ -157,7 +163,7 @@ async def release_hold(
 ) -> PostingResult:
     return await call_function(
         conn,
-        "SELECT outcome, status_code, body FROM hold_release($1::hold_call, $2, $3)",
+        "SELECT outcome, status_code, body FROM hold_release(hold_call_of($1), $2, $3)",
         call.record(),
         hold_id,
         reason,

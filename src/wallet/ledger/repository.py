@@ -1,4 +1,4 @@
-"""SQL for the ledger: the posting function and the wallet's entries."""
+"""SQL for the ledger: the posting engine (sql/ledger.sql) and the wallet's entries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from wallet.db.pool import Connection
-from wallet.ledger.core import Posting
+from wallet.ledger.core import Leg, Posting
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,47 +17,54 @@ class PostingResult:
     body: str | None
 
 
-def _posting_record(posting: Posting) -> tuple[Any, ...]:
+def posting_record(posting: Posting) -> dict[str, Any]:
+    """The posting as the SQL composite ``ledger_posting``, field by field by name.
+
+    tests/ledger/test_records.py holds these names to the composite's attributes, so a field
+    added on one side and not the other fails the suite.
+    """
     context = posting.context
-    legs = [
-        (
-            leg.wallet_id,
-            leg.system_kind.value if leg.system_kind else None,
-            leg.amount,
-            leg.held_delta,
-        )
-        for leg in posting.legs
-    ]
-    return (
-        context.caller,
-        context.idempotency_key,
-        context.fingerprint,
-        posting.journal_id,
-        posting.journal_type,
-        posting.event_type,
-        posting.wallet_id,
-        context.required_owner,
-        posting.amount,
-        posting.reference_id,
-        posting.category,
-        posting.metadata,
-        posting.hold_id,
-        posting.related_journal_id,
-        context.trace_id,
-        legs,
-    )
+    return {
+        "caller": context.caller,
+        "idempotency_key": context.idempotency_key,
+        "fingerprint": context.fingerprint,
+        "journal_id": posting.journal_id,
+        "journal_type": posting.journal_type,
+        "event_type": posting.event_type,
+        "wallet_id": posting.wallet_id,
+        "required_owner": context.required_owner,
+        "amount": posting.amount,
+        "reference_id": posting.reference_id,
+        "category": posting.category,
+        "metadata": posting.metadata,
+        "hold_id": posting.hold_id,
+        "related_journal_id": posting.related_journal_id,
+        "trace_id": context.trace_id,
+        "legs": [leg_record(leg) for leg in posting.legs],
+        "client_address": context.client_address,
+        "audit_refusal": True,
+    }
+
+
+def leg_record(leg: Leg) -> dict[str, Any]:
+    """A leg as the SQL composite ``ledger_leg``, by name."""
+    return {
+        "wallet_id": leg.wallet_id,
+        "system_kind": leg.system_kind.value if leg.system_kind else None,
+        "amount": leg.amount,
+        "held_delta": leg.held_delta,
+    }
 
 
 async def post(conn: Connection, postings: list[Posting]) -> list[PostingResult]:
     """Apply ``postings`` in one statement: one round trip, one transaction.
 
-    Each posting that is not a replay also appends its audit row in that statement.
+    A posted journal records its actor; a refused posting gets its audit row in the same
+    statement.
     """
     rows = await conn.fetch(
-        """SELECT outcome, status_code, body
-           FROM ledger_post_audited($1::ledger_posting[], $2::text[])""",
-        [_posting_record(posting) for posting in postings],
-        [posting.context.client_address for posting in postings],
+        "SELECT outcome, status_code, body FROM ledger_post_json($1::jsonb)",
+        [posting_record(posting) for posting in postings],
     )
     return [PostingResult(row["outcome"], row["status_code"], row["body"]) for row in rows]
 

@@ -60,7 +60,7 @@ WITH heads AS (
 )
 SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
        o.created_at, o.attempts
-FROM outbox AS o JOIN claimed USING (id)
+FROM outbox_documents AS o JOIN claimed USING (id)
 ORDER BY o.wallet_id, o.sequence
 """
 
@@ -123,12 +123,12 @@ async def count_pending(conn: Connection) -> int:
 async def feed_page(
     conn: Connection, *, after: FeedPosition, limit: int
 ) -> list[tuple[OutboxEvent, FeedPosition]]:
-    """Events after ``after`` whose transactions have all ended (see migrations/0003)."""
+    """Events after ``after`` whose transactions have all ended (see outbox/sql/outbox.sql)."""
     rows = await conn.fetch(
         """
         SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
                o.created_at, o.attempts, o.feed_xid::text AS feed_xid
-        FROM outbox AS o
+        FROM outbox_documents AS o
         WHERE (o.feed_xid, o.id) > ($1::text::xid8, $2::bigint)
           AND o.feed_xid < pg_snapshot_xmin(pg_current_snapshot())
         ORDER BY o.feed_xid, o.id

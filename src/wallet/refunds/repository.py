@@ -1,4 +1,4 @@
-"""SQL for refunds: one call of ``refund_create`` (migrations/0002.holds.sql)."""
+"""SQL for refunds: one call of ``refund_create`` (sql/refunds.sql)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ async def create_refund(
 ) -> PostingResult:
     return await call_function(
         conn,
-        "SELECT outcome, status_code, body FROM refund_create($1::hold_call, $2, $3, $4, $5)",
+        "SELECT outcome, status_code, body FROM refund_create(hold_call_of($1), $2, $3, $4, $5)",
         call.record(),
         transaction_id,
         amount,

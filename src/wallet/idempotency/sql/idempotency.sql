@@ -1,0 +1,57 @@
+-- Idempotency (DESIGN D7): the one preamble and the one epilogue every money function uses.
+-- The posting engine (ledger.sql) does the same for a whole batch in set-based statements,
+-- with the same rules: an advisory lock per (caller, key) held to commit, so a concurrent twin
+-- is told 'in use' instead of waiting; a different fingerprint is 'reused'; otherwise the
+-- first answer is replayed.
+
+-- First half: take the key for this transaction and look for an earlier answer.
+-- outcome: 'new' (go ahead), 'replayed' (status/body hold the first answer),
+-- 'idempotency_key_in_use' or 'idempotency_key_reused'.
+CREATE OR REPLACE FUNCTION idempotency_begin(p_caller text, p_key text, p_fingerprint text)
+RETURNS idempotency_check LANGUAGE plpgsql AS $$
+DECLARE
+    prior idempotency_keys%ROWTYPE;
+BEGIN
+    IF p_key IS NULL THEN
+        RETURN ROW('new', NULL, NULL)::idempotency_check;
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(idempotency_lock_key(p_caller, p_key)) THEN
+        RETURN ROW('idempotency_key_in_use', 409, NULL)::idempotency_check;
+    END IF;
+    SELECT * INTO prior FROM idempotency_keys WHERE caller = p_caller AND key = p_key;
+    IF NOT FOUND THEN
+        RETURN ROW('new', NULL, NULL)::idempotency_check;
+    END IF;
+    IF prior.fingerprint <> p_fingerprint THEN
+        RETURN ROW('idempotency_key_reused', 422, NULL)::idempotency_check;
+    END IF;
+    RETURN ROW('replayed', prior.status_code, idempotency_answer(prior))::idempotency_check;
+END $$;
+
+CREATE OR REPLACE FUNCTION idempotency_lock_key(p_caller text, p_key text) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN hashtextextended(p_caller || chr(31) || p_key, 0);
+END $$;
+
+-- The stored answer: kept as text, or (for an answer that is exactly a posted transaction)
+-- rebuilt from the journal, which is immutable, by the one transaction renderer.
+CREATE OR REPLACE FUNCTION idempotency_answer(k idempotency_keys) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF k.response_body IS NOT NULL THEN
+        RETURN k.response_body;
+    END IF;
+    RETURN (SELECT body FROM transaction_documents WHERE id = k.journal_id);
+END $$;
+
+-- Second half: remember the answer, in the same transaction as the effect.
+CREATE OR REPLACE FUNCTION idempotency_finish(
+    p_caller text, p_key text, p_fingerprint text, p_status integer, p_body text
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_key IS NOT NULL THEN
+        INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response_body)
+        VALUES (p_caller, p_key, p_fingerprint, p_status, p_body);
+    END IF;
+END $$;

@@ -1,0 +1,578 @@
+-- The ledger: journals and entries, what keeps them honest, how a transaction is rendered, and
+-- the posting engine (DESIGN D4, D5, D6).
+--
+-- The engine (ledger_post) applies a whole batch of postings with a fixed number of
+-- statements, whatever the batch's size: claim the idempotency keys, lock every wallet once in
+-- id order, decide each posting in order in memory (a refused posting changes nothing that
+-- later ones see), then write journals with entries, wallets, events and keys one statement
+-- each. Integrity checks run once per statement, over the rows the statement wrote.
+
+-- ---------------------------------------------------------------------------------------------
+-- Append-only history.
+CREATE OR REPLACE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE OR REPLACE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+CREATE OR REPLACE TRIGGER journals_append_only BEFORE UPDATE OR DELETE ON journals
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE OR REPLACE TRIGGER journals_no_truncate BEFORE TRUNCATE ON journals
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+
+-- ---------------------------------------------------------------------------------------------
+-- Double-entry, per statement, for every writer (not only the engine): the journals a
+-- statement gave entries to sum to zero per currency, and every journal it inserted has
+-- entries. A journal and its entries are therefore written in one statement (the engine
+-- writes them as one INSERT with a data-modifying CTE; AFTER triggers fire once it is done).
+CREATE OR REPLACE FUNCTION entries_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT e.journal_id, e.currency INTO bad
+    FROM entries e
+    WHERE e.journal_id IN (SELECT DISTINCT journal_id FROM new_entries)
+    GROUP BY e.journal_id, e.currency
+    HAVING sum(e.amount) <> 0
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'journal % does not balance in %', bad.journal_id, bad.currency
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER entries_balanced AFTER INSERT ON entries
+    REFERENCING NEW TABLE AS new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION entries_check_balanced();
+
+CREATE OR REPLACE FUNCTION journals_check_entries() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    empty uuid;
+BEGIN
+    SELECT j.id INTO empty FROM new_journals j
+    WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.journal_id = j.id)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'journal % has no entries', empty USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER journals_have_entries AFTER INSERT ON journals
+    REFERENCING NEW TABLE AS new_journals
+    FOR EACH STATEMENT EXECUTE FUNCTION journals_check_entries();
+
+-- ---------------------------------------------------------------------------------------------
+-- System wallets: the books' own accounts per kind and currency. Each is spread over
+-- system_wallet_shards() rows so that concurrent batches (deposits all touch EXTERNAL) do not
+-- queue on one hot row; its balance is the sum of its shards.
+CREATE OR REPLACE FUNCTION system_wallet_shards() RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN 16;
+END $$;
+
+-- Create the shards of each (kind, currency) pair that does not have them all yet.
+CREATE OR REPLACE FUNCTION system_wallets_ensure(p_kinds text[], p_currencies text[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO wallets (id, owner_id, currency, kind, shard)
+    SELECT uuid_v7(), 'system:' || lower(pair.kind), pair.currency, pair.kind, shard.n
+    FROM (SELECT DISTINCT * FROM unnest(p_kinds, p_currencies) AS p(kind, currency)) AS pair
+    CROSS JOIN generate_series(0, system_wallet_shards() - 1) AS shard(n)
+    WHERE NOT EXISTS (SELECT 1 FROM wallets w WHERE w.kind = pair.kind
+                      AND w.currency = pair.currency AND w.shard = shard.n)
+    ON CONFLICT DO NOTHING;
+END $$;
+
+-- The first shard of a system wallet, created the first time it is needed: for callers that
+-- write to a system wallet outside the engine (an adjustment's SUSPENSE side).
+CREATE OR REPLACE FUNCTION system_wallet_id(p_kind text, p_currency char(3)) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+    found_id uuid;
+BEGIN
+    SELECT id INTO found_id FROM wallets WHERE kind = p_kind AND currency = p_currency AND shard = 0;
+    IF found_id IS NULL THEN
+        PERFORM system_wallets_ensure(ARRAY[p_kind], ARRAY[p_currency::text]);
+        SELECT id INTO found_id FROM wallets
+        WHERE kind = p_kind AND currency = p_currency AND shard = 0;
+    END IF;
+    RETURN found_id;
+END $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- The per-wallet hash chain: each entry's hash covers the previous entry's hash, the entry and
+-- its journal, so editing, inserting or removing an entry breaks it. The engine computes it in
+-- the batch from the chain head kept on the (locked) wallet row.
+CREATE OR REPLACE FUNCTION entry_row_hash(prev bytea, e entries, j journals) RETURNS bytea
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN sha256(prev || convert_to(format(
+            '%s|%s|%s|%L|%s|%s|%s|%s|%s|%s|%L|%L|%s|%s|%L|%L|%L|%L|%L|%L|%L|%s',
+            e.id, e.journal_id, e.wallet_id, e.currency, e.amount, e.balance_before, e.balance_after,
+            e.held_before, e.held_after, epoch_us(e.created_at),
+            j.type, j.status, j.wallet_id, j.amount, j.currency, j.reference_id, j.category,
+            j.metadata::text, j.hold_id, j.related_journal_id, j.trace_id, epoch_us(j.created_at)),
+            'UTF8'));
+END $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- A transaction as the API shows it: the one rendering, used for the answer to a posting, its
+-- replay, lookups and events. Entries in a fixed order, so a rendering is the same every time.
+CREATE OR REPLACE VIEW transaction_documents AS
+SELECT j.id, j.wallet_id, json_build_object(
+        'id', j.id, 'type', j.type, 'status', j.status,
+        'amount', j.amount, 'currency', j.currency, 'wallet_id', j.wallet_id,
+        'entries', (SELECT json_agg(json_build_object(
+                               'wallet_id', e.wallet_id, 'amount', e.amount,
+                               'balance_before', e.balance_before, 'balance_after', e.balance_after,
+                               'held_before', e.held_before, 'held_after', e.held_after)
+                           ORDER BY e.amount, e.wallet_id)
+                    FROM entries e WHERE e.journal_id = j.id),
+        'reference_id', j.reference_id, 'category', j.category, 'metadata', j.metadata,
+        'hold_id', j.hold_id, 'related_transaction_id', j.related_journal_id,
+        'trace_id', j.trace_id, 'created_at', json_time(j.created_at))::text AS body
+FROM journals j;
+
+-- ---------------------------------------------------------------------------------------------
+-- A leg, by field name: a wallet by id, or (no id) the system wallet of a kind in the
+-- posting's currency; amount and held_delta are signed changes.
+CREATE OR REPLACE FUNCTION ledger_leg_of(
+    p_wallet_id uuid DEFAULT NULL, p_system_kind text DEFAULT NULL, p_amount bigint DEFAULT 0,
+    p_held_delta bigint DEFAULT 0
+) RETURNS ledger_leg LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    leg ledger_leg;
+BEGIN
+    leg.wallet_id := p_wallet_id;
+    leg.system_kind := p_system_kind;
+    leg.amount := p_amount;
+    leg.held_delta := p_held_delta;
+    RETURN leg;
+END $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- The engine. p_postings in order; one result per posting, in the same order.
+CREATE OR REPLACE FUNCTION ledger_post(p_postings ledger_posting[])
+RETURNS SETOF ledger_result LANGUAGE plpgsql AS $$
+DECLARE
+    n             integer := coalesce(cardinality(p_postings), 0);
+    created       timestamptz := now();
+    own_xid       xid8;
+    -- per posting: the decision, and what answers it (a journal to render, or a stored body)
+    decision       text[];
+    answer_status        integer[];
+    answer_journal uuid[];
+    answer_body   text[];
+    -- the batch's wallets, locked: one slot each (user wallets by id, then system shards)
+    w_id          uuid[];
+    w_kind        text[];
+    w_currency    text[];
+    w_owner       text[];
+    w_status      text[];
+    w_balance     bigint[];
+    w_held        bigint[];
+    w_version     bigint[];
+    w_head        bytea[];
+    w_feed        xid8[];
+    w_touched     boolean[];
+    named         integer;   -- how many slots are named wallets (the rest are shards)
+    pair_kinds    text[];
+    pair_currencies text[];
+    entry_ids     bigint[];
+    -- rows to write, column by column
+    jr_id uuid[] := '{}'; jr_type text[] := '{}'; jr_wallet uuid[] := '{}';
+    jr_amount bigint[] := '{}'; jr_currency text[] := '{}'; jr_reference text[] := '{}';
+    jr_category text[] := '{}'; jr_metadata jsonb[] := '{}'; jr_hold uuid[] := '{}';
+    jr_related uuid[] := '{}'; jr_trace text[] := '{}'; jr_actor text[] := '{}';
+    jr_address text[] := '{}';
+    en_id bigint[] := '{}'; en_journal uuid[] := '{}'; en_wallet uuid[] := '{}';
+    en_currency text[] := '{}'; en_amount bigint[] := '{}'; en_balance_before bigint[] := '{}';
+    en_balance_after bigint[] := '{}'; en_held_before bigint[] := '{}';
+    en_held_after bigint[] := '{}'; en_prev bytea[] := '{}'; en_hash bytea[] := '{}';
+    ev_type text[] := '{}'; ev_wallet uuid[] := '{}'; ev_sequence bigint[] := '{}';
+    ev_journal uuid[] := '{}'; ev_trace text[] := '{}'; ev_feed xid8[] := '{}';
+    key_caller text[] := '{}'; key_key text[] := '{}'; key_fingerprint text[] := '{}';
+    key_journal uuid[] := '{}';
+    journals_count integer := 0;
+    entries_count  integer := 0;
+    events_count   integer := 0;
+    keys_count     integer := 0;
+    refused_count  integer := 0;
+    -- one posting at a time
+    p             ledger_posting;
+    this_leg           ledger_leg;
+    j             journals;
+    e             entries;
+    i             integer;
+    idx             integer;
+    addressed     integer;
+    this_slot          integer;
+    posting_currency      text;
+    slots         integer[];
+    deltas        bigint[];
+    held_deltas   bigint[];
+    missing       boolean;
+    refusal       text;
+    refusal_status integer;
+    refusal_slot  integer;
+BEGIN
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+
+    -- 1. Idempotency keys: take each key's lock (a later twin in the batch, or a key another
+    --    transaction holds, is 'in use'); then, under the locks, look for earlier answers.
+    SELECT array_agg(CASE
+               WHEN q.idempotency_key IS NULL THEN 'new'
+               WHEN q.twin > 1 THEN 'idempotency_key_in_use'
+               WHEN pg_try_advisory_xact_lock(idempotency_lock_key(q.caller, q.idempotency_key))
+                   THEN 'new'
+               ELSE 'idempotency_key_in_use' END ORDER BY q.ordinality)
+      INTO decision
+      FROM (SELECT x.caller, x.idempotency_key, x.ordinality,
+                   row_number() OVER (PARTITION BY x.caller, x.idempotency_key
+                                      ORDER BY x.ordinality) AS twin
+            FROM unnest(p_postings) WITH ORDINALITY AS x) AS q;
+
+    SELECT array_agg(d.outcome ORDER BY d.n), array_agg(d.status ORDER BY d.n),
+           array_agg(d.journal ORDER BY d.n), array_agg(d.body ORDER BY d.n)
+      INTO decision, answer_status, answer_journal, answer_body
+      FROM (SELECT x.ordinality AS n,
+                   CASE WHEN prior.caller IS NULL THEN o.outcome
+                        WHEN prior.fingerprint <> x.fingerprint THEN 'idempotency_key_reused'
+                        ELSE 'replayed' END AS outcome,
+                   CASE WHEN o.outcome = 'idempotency_key_in_use' THEN 409
+                        WHEN prior.caller IS NULL THEN NULL
+                        WHEN prior.fingerprint <> x.fingerprint THEN 422
+                        ELSE prior.status_code END AS status,
+                   CASE WHEN prior.fingerprint = x.fingerprint THEN prior.journal_id END AS journal,
+                   CASE WHEN prior.fingerprint = x.fingerprint THEN prior.response_body END AS body
+            FROM unnest(p_postings) WITH ORDINALITY AS x
+            JOIN unnest(decision) WITH ORDINALITY AS o(outcome, n) ON o.n = x.ordinality
+            LEFT JOIN idempotency_keys prior
+                   ON o.outcome = 'new' AND prior.caller = x.caller AND prior.key = x.idempotency_key
+           ) AS d;
+
+    -- 2. Lock every wallet the batch names, once, in id order: batches never wait on each
+    --    other in a cycle. FOR UPDATE returns each row as its last writer committed it.
+    SELECT array_agg(w.id ORDER BY w.id), array_agg(w.kind ORDER BY w.id),
+           array_agg(w.currency ORDER BY w.id), array_agg(w.owner_id ORDER BY w.id),
+           array_agg(w.status ORDER BY w.id), array_agg(w.balance ORDER BY w.id),
+           array_agg(w.held ORDER BY w.id), array_agg(w.version ORDER BY w.id),
+           array_agg(w.chain_head ORDER BY w.id)
+      INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head
+      FROM (SELECT * FROM wallets WHERE id IN (
+                SELECT x.wallet_id FROM unnest(p_postings) WITH ORDINALITY AS x
+                WHERE decision[x.ordinality] = 'new'
+                UNION
+                SELECT leg.wallet_id FROM unnest(p_postings) WITH ORDINALITY AS x
+                CROSS JOIN LATERAL unnest(x.legs) AS leg
+                WHERE decision[x.ordinality] = 'new' AND leg.wallet_id IS NOT NULL)
+            ORDER BY id FOR UPDATE) AS w;
+    named := coalesce(cardinality(w_id), 0);
+
+    -- 3. One shard of each system wallet the batch needs, preferring this connection's own and
+    --    never waiting while another is free (locks that are skipped can't form a cycle).
+    SELECT array_agg(pair.kind), array_agg(pair.currency)
+      INTO pair_kinds, pair_currencies
+      FROM (SELECT DISTINCT leg.system_kind AS kind, w.currency
+            FROM unnest(p_postings) WITH ORDINALITY AS x
+            CROSS JOIN LATERAL unnest(x.legs) AS leg
+            JOIN unnest(w_id, w_currency) AS w(id, currency) ON w.id = x.wallet_id
+            WHERE decision[x.ordinality] = 'new' AND leg.system_kind IS NOT NULL) AS pair;
+    IF pair_kinds IS NOT NULL THEN
+        PERFORM system_wallets_ensure(pair_kinds, pair_currencies);
+        WITH chosen AS (
+            SELECT s.* FROM unnest(pair_kinds, pair_currencies) AS pair(kind, currency)
+            CROSS JOIN LATERAL (
+                SELECT * FROM wallets sw
+                WHERE sw.kind = pair.kind AND sw.currency = pair.currency
+                ORDER BY (sw.shard + pg_backend_pid()) % system_wallet_shards()
+                LIMIT 1 FOR UPDATE SKIP LOCKED) AS s
+        ), waited AS (  -- every shard busy: queue for this connection's own
+            SELECT s.* FROM unnest(pair_kinds, pair_currencies) AS pair(kind, currency)
+            CROSS JOIN LATERAL (
+                SELECT * FROM wallets sw
+                WHERE sw.kind = pair.kind AND sw.currency = pair.currency
+                  AND sw.shard = pg_backend_pid() % system_wallet_shards()
+                  AND NOT EXISTS (SELECT 1 FROM chosen c
+                                  WHERE c.kind = pair.kind AND c.currency = pair.currency)
+                FOR UPDATE) AS s
+        ), shards AS (SELECT * FROM chosen UNION ALL SELECT * FROM waited)
+        SELECT w_id || array_agg(shards.id), w_kind || array_agg(shards.kind),
+               w_currency || array_agg(shards.currency::text),
+               w_owner || array_agg(shards.owner_id), w_status || array_agg(shards.status),
+               w_balance || array_agg(shards.balance), w_held || array_agg(shards.held),
+               w_version || array_agg(shards.version), w_head || array_agg(shards.chain_head)
+          INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head
+          FROM shards;
+    END IF;
+    IF w_id IS NULL THEN
+        w_id := '{}';
+    END IF;
+
+    -- 4. What the in-memory pass needs besides the rows: each user wallet's latest feed
+    --    position (read after the locks, so it includes its last writer's events), and entry
+    --    ids for the most entries the batch could write (unused ones are gaps, as usual).
+    SELECT array_agg((SELECT o.feed_xid FROM outbox o WHERE o.wallet_id = u.id
+                      ORDER BY o.sequence DESC LIMIT 1) ORDER BY u.slot),
+           array_agg(false)
+      INTO w_feed, w_touched
+      FROM unnest(w_id) WITH ORDINALITY AS u(id, slot);
+    SELECT array_agg(nextval(pg_get_serial_sequence('entries', 'id')))
+      INTO entry_ids
+      FROM unnest(p_postings) WITH ORDINALITY AS x CROSS JOIN LATERAL unnest(x.legs) AS leg
+      WHERE decision[x.ordinality] = 'new';
+    own_xid := pg_current_xact_id();
+
+    -- 5. Decide each posting in order, on the running balances.
+    FOR i IN 1..n LOOP
+        CONTINUE WHEN decision[i] <> 'new';
+        p := p_postings[i];
+        addressed := array_position(w_id, p.wallet_id);
+        IF addressed IS NULL OR addressed > named OR w_kind[addressed] <> 'USER'
+           OR (p.required_owner IS NOT NULL AND w_owner[addressed] <> p.required_owner) THEN
+            decision[i] := 'wallet_not_found';
+            answer_status[i] := 404;
+            CONTINUE;
+        END IF;
+        posting_currency := w_currency[addressed];
+
+        -- The posting's wallets and the net change of each.
+        slots := '{}';
+        deltas := '{}';
+        held_deltas := '{}';
+        missing := false;
+        refusal := NULL;
+        refusal_slot := NULL;
+        FOREACH this_leg IN ARRAY p.legs LOOP
+            IF this_leg.wallet_id IS NOT NULL THEN
+                this_slot := array_position(w_id[1:named], this_leg.wallet_id);
+                IF this_slot IS NULL THEN
+                    missing := true;
+                    CONTINUE;
+                END IF;
+                -- System wallets are reached by kind only; naming one by id finds nothing.
+                IF w_kind[this_slot] <> 'USER' THEN
+                    refusal := 'wallet_not_found';
+                    refusal_status := 404;
+                    refusal_slot := 0;
+                END IF;
+            ELSE
+                this_slot := NULL;
+                FOR idx IN named + 1 .. cardinality(w_id) LOOP
+                    IF w_kind[idx] = this_leg.system_kind AND w_currency[idx] = posting_currency THEN
+                        this_slot := idx;
+                        EXIT;
+                    END IF;
+                END LOOP;
+            END IF;
+            idx := array_position(slots, this_slot);
+            IF idx IS NULL THEN
+                slots := slots || this_slot;
+                deltas := deltas || this_leg.amount;
+                held_deltas := held_deltas || this_leg.held_delta;
+            ELSE
+                deltas[idx] := deltas[idx] + this_leg.amount;
+                held_deltas[idx] := held_deltas[idx] + this_leg.held_delta;
+            END IF;
+        END LOOP;
+
+        -- Checks, wallet by wallet; the first in id order decides, as it always has.
+        FOR idx IN 1..coalesce(cardinality(slots), 0) LOOP
+            this_slot := slots[idx];
+            CONTINUE WHEN refusal_slot IS NOT NULL AND refusal_slot <= this_slot;
+            IF w_currency[this_slot] <> posting_currency THEN
+                refusal := 'currency_mismatch'; refusal_status := 422; refusal_slot := this_slot;
+            -- BIGINT holds every balance: refuse what would not fit rather than fail mid-write.
+            ELSIF w_balance[this_slot]::numeric + deltas[idx]
+                      NOT BETWEEN -9223372036854775808 AND 9223372036854775807
+                  OR w_held[this_slot]::numeric + held_deltas[idx] > 9223372036854775807 THEN
+                refusal := 'amount_out_of_range'; refusal_status := 422; refusal_slot := this_slot;
+            ELSIF w_kind[this_slot] = 'USER' THEN
+                -- Money may leave (or be reserved in) an ACTIVE wallet only; a FROZEN one
+                -- still receives and releases; a CLOSED one does nothing.
+                IF w_status[this_slot] = 'CLOSED'
+                   OR (w_status[this_slot] <> 'ACTIVE' AND (deltas[idx] < 0 OR held_deltas[idx] > 0)) THEN
+                    refusal := 'wallet_not_active'; refusal_status := 409; refusal_slot := this_slot;
+                ELSIF (deltas[idx] < 0 OR held_deltas[idx] > 0)
+                      AND w_balance[this_slot] + deltas[idx] - (w_held[this_slot] + held_deltas[idx]) < 0 THEN
+                    refusal := 'insufficient_funds'; refusal_status := 422; refusal_slot := this_slot;
+                END IF;
+            END IF;
+        END LOOP;
+        IF refusal IS NULL AND missing THEN
+            refusal := 'wallet_not_found';
+            refusal_status := 404;
+        END IF;
+        IF refusal IS NOT NULL THEN
+            decision[i] := refusal;
+            answer_status[i] := refusal_status;
+            refused_count := refused_count + 1;
+            CONTINUE;
+        END IF;
+
+        -- Accepted: the journal, one entry per wallet (chained), one event per user wallet.
+        j.id := p.journal_id;
+        j.type := p.journal_type;
+        j.status := 'POSTED';
+        j.wallet_id := p.wallet_id;
+        j.amount := p.amount;
+        j.currency := posting_currency;
+        j.reference_id := p.reference_id;
+        j.category := p.category;
+        j.metadata := coalesce(p.metadata, '{}');
+        j.hold_id := p.hold_id;
+        j.related_journal_id := p.related_journal_id;
+        j.trace_id := p.trace_id;
+        j.created_at := created;
+        journals_count := journals_count + 1;
+        jr_id[journals_count] := j.id;
+        jr_type[journals_count] := j.type;
+        jr_wallet[journals_count] := j.wallet_id;
+        jr_amount[journals_count] := j.amount;
+        jr_currency[journals_count] := posting_currency;
+        jr_reference[journals_count] := j.reference_id;
+        jr_category[journals_count] := j.category;
+        jr_metadata[journals_count] := j.metadata;
+        jr_hold[journals_count] := j.hold_id;
+        jr_related[journals_count] := j.related_journal_id;
+        jr_trace[journals_count] := j.trace_id;
+        jr_actor[journals_count] := p.caller;
+        jr_address[journals_count] := p.client_address;
+
+        FOR idx IN 1..cardinality(slots) LOOP
+            this_slot := slots[idx];
+            entries_count := entries_count + 1;
+            e.id := entry_ids[entries_count];
+            e.journal_id := j.id;
+            e.wallet_id := w_id[this_slot];
+            e.currency := posting_currency;
+            e.amount := deltas[idx];
+            e.balance_before := w_balance[this_slot];
+            e.balance_after := w_balance[this_slot] + deltas[idx];
+            e.held_before := w_held[this_slot];
+            e.held_after := w_held[this_slot] + held_deltas[idx];
+            e.created_at := created;
+            e.prev_hash := coalesce(w_head[this_slot], '\x'::bytea);
+            e.row_hash := entry_row_hash(e.prev_hash, e, j);
+            en_id[entries_count] := e.id;
+            en_journal[entries_count] := j.id;
+            en_wallet[entries_count] := e.wallet_id;
+            en_currency[entries_count] := posting_currency;
+            en_amount[entries_count] := e.amount;
+            en_balance_before[entries_count] := e.balance_before;
+            en_balance_after[entries_count] := e.balance_after;
+            en_held_before[entries_count] := e.held_before;
+            en_held_after[entries_count] := e.held_after;
+            en_prev[entries_count] := e.prev_hash;
+            en_hash[entries_count] := e.row_hash;
+            w_balance[this_slot] := e.balance_after;
+            w_held[this_slot] := e.held_after;
+            w_version[this_slot] := w_version[this_slot] + 1;
+            w_head[this_slot] := e.row_hash;
+            w_touched[this_slot] := true;
+            IF w_kind[this_slot] = 'USER' THEN
+                -- The feed position never goes below the wallet's previous event's, so a
+                -- wallet's events stay in sequence order in the feed (see outbox.sql).
+                w_feed[this_slot] := greatest(own_xid, w_feed[this_slot]);
+                events_count := events_count + 1;
+                ev_type[events_count] := p.event_type;
+                ev_wallet[events_count] := e.wallet_id;
+                ev_sequence[events_count] := w_version[this_slot];
+                ev_journal[events_count] := j.id;
+                ev_trace[events_count] := p.trace_id;
+                ev_feed[events_count] := w_feed[this_slot];
+            END IF;
+        END LOOP;
+
+        IF p.idempotency_key IS NOT NULL THEN
+            keys_count := keys_count + 1;
+            key_caller[keys_count] := p.caller;
+            key_key[keys_count] := p.idempotency_key;
+            key_fingerprint[keys_count] := p.fingerprint;
+            key_journal[keys_count] := j.id;
+        END IF;
+        decision[i] := 'posted';
+        answer_status[i] := 201;
+        answer_journal[i] := j.id;
+    END LOOP;
+
+    -- 6. Write: one statement per table (a journal and its entries in the same one).
+    IF journals_count > 0 THEN
+        WITH written_journals AS (
+            INSERT INTO journals (id, type, wallet_id, amount, currency, reference_id, category,
+                                  metadata, hold_id, related_journal_id, trace_id, actor,
+                                  client_address, created_at)
+            SELECT u.*, created
+            FROM unnest(jr_id, jr_type, jr_wallet, jr_amount, jr_currency, jr_reference,
+                        jr_category, jr_metadata, jr_hold, jr_related, jr_trace, jr_actor,
+                        jr_address) AS u
+        )
+        INSERT INTO entries (id, journal_id, wallet_id, currency, amount, balance_before,
+                             balance_after, held_before, held_after, prev_hash, row_hash,
+                             created_at)
+        OVERRIDING SYSTEM VALUE
+        SELECT u.*, created
+        FROM unnest(en_id, en_journal, en_wallet, en_currency, en_amount, en_balance_before,
+                    en_balance_after, en_held_before, en_held_after, en_prev, en_hash) AS u;
+
+        UPDATE wallets SET balance = u.balance, held = u.held, version = u.version,
+                           chain_head = u.head, updated_at = created
+        FROM unnest(w_id, w_balance, w_held, w_version, w_head, w_touched)
+             AS u(id, balance, held, version, head, touched)
+        WHERE wallets.id = u.id AND u.touched;
+    END IF;
+    IF events_count > 0 THEN
+        INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, trace_id,
+                            feed_xid, created_at)
+        SELECT uuid_v7(), u.*, created
+        FROM unnest(ev_type, ev_wallet, ev_sequence, ev_journal, ev_trace, ev_feed) AS u;
+    END IF;
+    IF keys_count > 0 THEN
+        INSERT INTO idempotency_keys (caller, key, fingerprint, journal_id, status_code)
+        SELECT u.*, 201 FROM unnest(key_caller, key_key, key_fingerprint, key_journal) AS u;
+    END IF;
+    -- Who tried to move money and was refused (a posted journal records its actor itself).
+    IF refused_count > 0 OR 'idempotency_key_in_use' = ANY(decision)
+       OR 'idempotency_key_reused' = ANY(decision) THEN
+        PERFORM audit_append(jsonb_agg(jsonb_build_object(
+                    'actor', x.caller, 'action', 'money.' || lower(x.journal_type),
+                    'resource_type', 'wallet', 'resource_id', x.wallet_id, 'outcome', o.outcome,
+                    'client_address', x.client_address, 'trace_id', x.trace_id,
+                    'details', jsonb_strip_nulls(jsonb_build_object(
+                        'amount', x.amount, 'status', o.status, 'hold_id', x.hold_id)))))
+        FROM unnest(p_postings) WITH ORDINALITY AS x
+        JOIN unnest(decision, answer_status) WITH ORDINALITY AS o(outcome, status, n)
+          ON o.n = x.ordinality
+        WHERE x.audit_refusal AND o.outcome NOT IN ('posted', 'replayed')
+        HAVING count(*) > 0;
+    END IF;
+
+    -- 7. The answers, in order: new and replayed transactions rendered the one way.
+    RETURN QUERY
+    SELECT o.outcome, o.status, coalesce(o.body, d.body)
+    FROM unnest(decision, answer_status, answer_journal, answer_body) WITH ORDINALITY
+         AS o(outcome, status, journal, body, n)
+    LEFT JOIN transaction_documents d ON d.id = o.journal
+    ORDER BY o.n;
+END $$;
+
+-- One posting alone (the hold and refund functions): its result.
+CREATE OR REPLACE FUNCTION ledger_post_one(p ledger_posting) RETURNS ledger_result
+LANGUAGE plpgsql AS $$
+DECLARE
+    result ledger_result;
+BEGIN
+    SELECT * INTO result FROM ledger_post(ARRAY[p]);
+    RETURN result;
+END $$;
+
+-- The entry point for the service: postings as a JSON array of objects named like the fields
+-- of ledger_posting (and ledger_leg), so a field is added in one place per producer.
+CREATE OR REPLACE FUNCTION ledger_post_json(p_postings jsonb) RETURNS SETOF ledger_result
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM ledger_post(ARRAY(
+        SELECT jsonb_populate_record(NULL::ledger_posting, item.value)
+        FROM jsonb_array_elements(p_postings) WITH ORDINALITY AS item(value, n)
+        ORDER BY item.n));
+END $$;
