@@ -1,0 +1,177 @@
+"""Numbered migrations are frozen; SQL modules are re-applied when they change; a database
+whose functions are older than the code is refused; an upgrade from the v1 layout works."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import psycopg
+import pytest
+
+from tests.conftest import _server_url, _with_database
+from wallet.audit import repository as audit_repository
+from wallet.db.embedded import ensure_database
+from wallet.db.migrations import apply_migrations, file_sha256, numbered_migrations
+from wallet.db.modules import StaleDatabase, check_modules_current, expected_hashes
+
+# The content of every numbered migration that has landed on main. A landed migration never
+# changes: databases that already ran it would never see the edit.
+LANDED = {
+    "0001.core-ledger": "c5720b0d86fd32883bf3cae8161cf28e2bfd81860f4e5034a3d5d8dcd10d8d4c",
+    "0002.holds": "5bbd7c309ad19d07325953727243b5c81422b056cda94196c63d8c00858cd5e9",
+    "0003.outbox-publishing": "85e7cfdd610677e9870f43ef8214cee2f99f26c1b510ac0d0c24cc37ff3b8fd4",
+    "0004.security": "b31496f929aa534bf58a470623edf39575698badeaeb0c9f76f242510b4ea9ff",
+    "0005.reconciliation": "a6a1dbc949e4645f7b0842a2b6dc2a14705546f27caacd34c44681745fe316ab",
+    "0006.posting-engine-v2": "c497f9cbd848ab195493818532a1286330b12fdf94e3e1cf74dab01541b2563b",
+}
+
+
+def test_landed_migrations_are_frozen() -> None:
+    present = {migration.id: migration.sha256 for migration in numbered_migrations()}
+    for migration_id, digest in LANDED.items():
+        assert migration_id in present, f"migration {migration_id} was removed"
+        assert present[migration_id] == digest, (
+            f"migrations/{migration_id}.sql has changed since it landed: databases that already "
+            "ran it will never see the change. Revert it and add a new migration instead "
+            "(functions and triggers go in their domain's SQL module)."
+        )
+
+
+def test_migrations_hold_no_functions_after_the_v1_layout() -> None:
+    """From 0006 on, functions and triggers live in SQL modules, not in numbered files."""
+    for migration in numbered_migrations():
+        if migration.id[:4] <= "0005":
+            continue
+        text = migration.path.read_text().upper()
+        for statement in ("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", "CREATE TRIGGER"):
+            assert statement not in text, f"{migration.id}: put {statement} in a SQL module"
+
+
+async def test_a_database_with_older_functions_is_refused(db: asyncpg.Connection[Any]) -> None:
+    await check_modules_current(db)  # the test database is current
+    transaction = db.transaction()
+    await transaction.start()
+    try:
+        await db.execute("UPDATE schema_modules SET sha256 = 'older' WHERE name = 'ledger'")
+        with pytest.raises(StaleDatabase, match=r"run `wallet migrate`.*ledger"):
+            await check_modules_current(db)
+    finally:
+        await transaction.rollback()
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    server = _server_url()
+    name = f"wallet_upgrade_{uuid4().hex[:10]}"
+    ensure_database(server, name)
+    yield _with_database(server, name)
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# A transfer through the v1 posting function (positional record, as v1's Python sent it).
+_V1_TRANSFER = """
+SELECT outcome FROM ledger_post_audited(
+    ARRAY[ROW('v1-client', $1, 'fp', $2, 'TRANSFER', 'wallet.transfer.completed', $3, NULL,
+              $5::bigint, NULL, NULL, '{}', NULL, NULL, 'trace-v1',
+              ARRAY[ROW($3, NULL, -$5::bigint, 0)::ledger_leg, ROW($4, NULL, $5::bigint, 0)::ledger_leg]
+             )::ledger_posting],
+    ARRAY['127.0.0.1'])
+"""
+
+
+async def test_upgrade_from_the_v1_layout(scratch_database: str) -> None:
+    """A database built by v1 (migrations 0001-0005 with their functions, yoyo bookkeeping,
+    money posted through the v1 function) is upgraded by `wallet migrate`: the new function
+    bodies are live, and the existing ledger still verifies and keeps its chains."""
+    with psycopg.connect(scratch_database, autocommit=True) as conn:
+        for migration in numbered_migrations():
+            if migration.id[:4] <= "0005":
+                conn.execute(migration.path.read_bytes())
+        conn.execute("CREATE TABLE _yoyo_migration (migration_id text PRIMARY KEY)")
+        conn.execute(
+            "INSERT INTO _yoyo_migration SELECT unnest(%s::text[])",
+            ([m.id for m in numbered_migrations() if m.id[:4] <= "0005"],),
+        )
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        payer, payee = uuid4(), uuid4()
+        await conn.execute(
+            "INSERT INTO wallets (id, owner_id, currency, balance) VALUES ($1, 'a', 'USD', 0),"
+            " ($2, 'b', 'USD', 0)",
+            payer,
+            payee,
+        )
+        # v1: fund the payer from EXTERNAL, then a transfer, both through v1's function.
+        funded = await conn.fetchval(
+            _V1_TRANSFER.replace(
+                "ROW($3, NULL, -$5::bigint, 0)", "ROW(NULL, 'EXTERNAL', -$5::bigint, 0)"
+            ),
+            "k1",
+            uuid4(),
+            payer,
+            payer,
+            100,
+        )
+        moved = await conn.fetchval(_V1_TRANSFER, "k2", uuid4(), payer, payee, 30)
+        assert (funded, moved) == ("posted", "posted")
+        v1_hold_json = await conn.fetchval("SELECT pg_get_functiondef('hold_json'::regproc)")
+        assert "json_time" not in v1_hold_json
+
+        report = apply_migrations(scratch_database)
+        assert report.migrations == ["0006.posting-engine-v2"]
+        assert set(report.modules) == set(expected_hashes())
+        await check_modules_current(conn)
+
+        # The new bodies are live: the v2 engine answers (and records the journal's actor),
+        # and holds render their timestamps the one way.
+        new_hold_json = await conn.fetchval("SELECT pg_get_functiondef('hold_json'::regproc)")
+        assert "json_time(h.expires_at)" in new_hold_json
+        journal_id = uuid4()
+        posting = {
+            "caller": "v2-client",
+            "idempotency_key": "k3",
+            "fingerprint": "fp",
+            "journal_id": str(journal_id),
+            "journal_type": "TRANSFER",
+            "event_type": "wallet.transfer.completed",
+            "wallet_id": str(payer),
+            "amount": 5,
+            "trace_id": "trace-v2",
+            "audit_refusal": True,
+            "legs": [
+                {"wallet_id": str(payer), "amount": -5, "held_delta": 0},
+                {"wallet_id": str(payee), "amount": 5, "held_delta": 0},
+            ],
+        }
+        await conn.set_type_codec(
+            "jsonb", schema="pg_catalog", encoder=_json, decoder=str, format="text"
+        )
+        outcome = await conn.fetchval("SELECT outcome FROM ledger_post_json($1::jsonb)", [posting])
+        assert outcome == "posted"
+        assert await conn.fetchval("SELECT actor FROM journals WHERE id = $1", journal_id) == (
+            "v2-client"
+        )
+        balances = await conn.fetch(
+            "SELECT id, balance FROM wallets WHERE id = ANY($1::uuid[])", [payer, payee]
+        )
+        assert {row["id"]: row["balance"] for row in balances} == {payer: 65, payee: 35}
+        # v1 entries and v2 entries form one unbroken chain per wallet; the books balance.
+        assert await audit_repository.find_tampering(conn) == []
+    finally:
+        await conn.close()
+
+
+def _json(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+def test_module_hashes_are_of_the_files() -> None:
+    for name, digest in expected_hashes().items():
+        assert len(digest) == 64 and name
+    assert all(file_sha256(m.path) == LANDED[m.id] for m in numbered_migrations())

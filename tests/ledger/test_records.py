@@ -1,0 +1,45 @@
+"""Composites handed from Python to SQL are built by field name; the names must match."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+
+from wallet.holds.repository import HoldCall
+from wallet.ledger.core import Posting, PostingContext, transfer_legs
+from wallet.ledger.repository import leg_record, posting_record
+
+
+async def _attributes(db: asyncpg.Connection[Any], type_name: str) -> set[str]:
+    rows = await db.fetch(
+        """SELECT attname FROM pg_attribute
+           WHERE attrelid = (SELECT typrelid FROM pg_type WHERE typname = $1)
+             AND attnum > 0 AND NOT attisdropped""",
+        type_name,
+    )
+    return {row["attname"] for row in rows}
+
+
+def _posting() -> Posting:
+    source, destination = uuid4(), uuid4()
+    return Posting(
+        context=PostingContext(caller="c", idempotency_key="k", fingerprint="f", trace_id="t"),
+        journal_id=uuid4(),
+        journal_type="TRANSFER",
+        event_type="wallet.transfer.completed",
+        wallet_id=source,
+        amount=1,
+        legs=transfer_legs(source, destination, 1),
+    )
+
+
+async def test_posting_records_name_every_field_of_the_sql_types(
+    db: asyncpg.Connection[Any],
+) -> None:
+    posting = _posting()
+    assert set(posting_record(posting)) == await _attributes(db, "ledger_posting")
+    assert set(leg_record(posting.legs[0])) == await _attributes(db, "ledger_leg")
+    call = HoldCall(caller="c", idempotency_key=None, fingerprint="f", trace_id="t")
+    assert set(call.record()) == await _attributes(db, "hold_call")
