@@ -77,7 +77,8 @@ _V1_TRANSFER = """
 SELECT outcome FROM ledger_post_audited(
     ARRAY[ROW('v1-client', $1, 'fp', $2, 'TRANSFER', 'wallet.transfer.completed', $3, NULL,
               $5::bigint, NULL, NULL, '{}', NULL, NULL, 'trace-v1',
-              ARRAY[ROW($3, NULL, -$5::bigint, 0)::ledger_leg, ROW($4, NULL, $5::bigint, 0)::ledger_leg]
+              ARRAY[ROW($3, NULL, -$5::bigint, 0)::ledger_leg,
+                    ROW($4, NULL, $5::bigint, 0)::ledger_leg]
              )::ledger_posting],
     ARRAY['127.0.0.1'])
 """
@@ -87,12 +88,12 @@ async def test_upgrade_from_the_v1_layout(scratch_database: str) -> None:
     """A database built by v1 (migrations 0001-0005 with their functions, yoyo bookkeeping,
     money posted through the v1 function) is upgraded by `wallet migrate`: the new function
     bodies are live, and the existing ledger still verifies and keeps its chains."""
-    with psycopg.connect(scratch_database, autocommit=True) as conn:
+    with psycopg.connect(scratch_database, autocommit=True) as v1:
         for migration in numbered_migrations():
             if migration.id[:4] <= "0005":
-                conn.execute(migration.path.read_bytes())
-        conn.execute("CREATE TABLE _yoyo_migration (migration_id text PRIMARY KEY)")
-        conn.execute(
+                v1.execute(migration.path.read_bytes())
+        v1.execute("CREATE TABLE _yoyo_migration (migration_id text PRIMARY KEY)")
+        v1.execute(
             "INSERT INTO _yoyo_migration SELECT unnest(%s::text[])",
             ([m.id for m in numbered_migrations() if m.id[:4] <= "0005"],),
         )
