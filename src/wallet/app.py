@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from wallet import health
 from wallet.admin import endpoints as admin_endpoints
@@ -80,6 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RateLimitMiddleware, limits=app.state.rate_limits, max_body_bytes=settings.max_body_bytes
     )
     app.add_middleware(TraceAndMetricsMiddleware)
+    if settings.trusted_proxies:
+        # Outermost, so limits, audit and logs all see the client the proxy vouches for.
+        # Without trusted proxies no forwarded header is read (the server is started with
+        # uvicorn's own proxy handling off, see cli.serve).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     for router in (
         wallet_endpoints.router,
         transfer_endpoints.router,

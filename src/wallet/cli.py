@@ -80,6 +80,9 @@ def serve(
         http="httptools",
         access_log=False,
         log_config=None,
+        # uvicorn would trust X-Forwarded-For from 127.0.0.1 by default; proxy trust is the
+        # app's, from WALLET_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

@@ -6,6 +6,7 @@ Secrets may also come from files: for every field in ``FILE_BACKED_FIELDS``, a v
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
     rate_limit_user: str = "50/second;2000/minute"
     rate_limit_platform: str = "5000/second"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Proxy addresses/CIDRs whose X-Forwarded-For/-Proto are believed "
+        "(comma-separated); empty = the client address is always the TCP peer.",
+    )
 
     pool_min_size: int = 2
     pool_max_size: int = 20
@@ -139,12 +145,18 @@ class Settings(BaseSettings):
                 data[name] = Path(path).read_text().strip()
         return data
 
-    @field_validator("pii_fields", mode="before")
+    @field_validator("pii_fields", "trusted_proxies", mode="before")
     @classmethod
     def _split_fields(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        # Addresses or CIDRs only: a wildcard or a host name would trust whoever sends it.
+        return [str(ipaddress.ip_network(item, strict=False)) for item in value]
 
     @property
     def is_production(self) -> bool:
