@@ -14,6 +14,7 @@ from wallet.audit.middleware import AdminAuditMiddleware
 from wallet.auth.dependencies import authorize_route
 from wallet.auth.tokens import TokenVerifier
 from wallet.config import Settings, get_settings
+from wallet.db.faults import install_fault_handlers
 from wallet.db.pool import create_pool
 from wallet.errors import install_error_handlers
 from wallet.holds import endpoints as hold_endpoints
@@ -40,7 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(
-            database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+            database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            connect_timeout=settings.database_connect_timeout_seconds,
         )
         app.state.posting_batcher = PostingBatcher(
             app.state.pool,
@@ -76,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pii = PiiCipher.from_settings(settings)
     app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
+    install_fault_handlers(app)
     app.add_middleware(AdminAuditMiddleware)
     app.add_middleware(
         RateLimitMiddleware, limits=app.state.rate_limits, max_body_bytes=settings.max_body_bytes

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
 
     pool_min_size: int = 2
     pool_max_size: int = 20
+    database_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Longest wait for a new database connection."
+    )
     # Postings from concurrent requests share one transaction (see ledger/batcher.py).
     posting_batch_max: int = Field(default=64, ge=1, le=1000)
     posting_batches_in_flight: int = Field(default=4, ge=1)
