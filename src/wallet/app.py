@@ -11,7 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from wallet import health
 from wallet.admin import endpoints as admin_endpoints
 from wallet.audit.middleware import AdminAuditMiddleware
-from wallet.auth.dependencies import authorize_route
+from wallet.auth.dependencies import authenticate_before_refusing_requests, authorize_route
 from wallet.auth.tokens import TokenVerifier
 from wallet.config import Settings, get_settings
 from wallet.db.faults import install_fault_handlers
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pii = PiiCipher.from_settings(settings)
     app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
+    authenticate_before_refusing_requests(app)
     install_fault_handlers(app)
     app.add_middleware(AdminAuditMiddleware)
     app.add_middleware(
