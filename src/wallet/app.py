@@ -21,6 +21,7 @@ from wallet.holds import endpoints as hold_endpoints
 from wallet.ledger import endpoints as ledger_endpoints
 from wallet.ledger.batcher import PostingBatcher
 from wallet.observability import TraceAndMetricsMiddleware
+from wallet.openapi import install_openapi
 from wallet.outbox import endpoints as event_endpoints
 from wallet.outbox.broker import BrokerProbe
 from wallet.pii import PiiCipher
@@ -104,4 +105,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
     ):
         app.include_router(router)
+    install_openapi(app)
     return app
