@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     rate_limit_user: str = "50/second;2000/minute"
     rate_limit_platform: str = "5000/second"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Checked by `wallet serve` before a request reaches the app (see http_guard.py).
+    max_header_count: int = Field(default=100, ge=10)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default=[],
         description="Proxy addresses/CIDRs whose X-Forwarded-For/-Proto are believed "
