@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from wallet import health
 from wallet.admin import endpoints as admin_endpoints
 from wallet.audit.middleware import AdminAuditMiddleware
-from wallet.auth.dependencies import authorize_route
+from wallet.auth.dependencies import authenticate_before_refusing_requests, authorize_route
 from wallet.auth.tokens import TokenVerifier
 from wallet.config import Settings, get_settings
+from wallet.db.faults import install_fault_handlers
 from wallet.db.modules import check_modules_current
 from wallet.db.pool import create_pool
 from wallet.errors import install_error_handlers
@@ -20,6 +22,7 @@ from wallet.holds import endpoints as hold_endpoints
 from wallet.ledger import endpoints as ledger_endpoints
 from wallet.ledger.batcher import PostingBatcher
 from wallet.observability import TraceAndMetricsMiddleware
+from wallet.openapi import install_openapi
 from wallet.outbox import endpoints as event_endpoints
 from wallet.outbox.broker import BrokerProbe
 from wallet.pii import PiiCipher
@@ -40,7 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(
-            database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+            database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            connect_timeout=settings.database_connect_timeout_seconds,
         )
         # Never run against functions older than this code (StaleDatabase says what to do).
         async with app.state.pool.acquire() as conn:
@@ -79,11 +85,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pii = PiiCipher.from_settings(settings)
     app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
+    authenticate_before_refusing_requests(app)
+    install_fault_handlers(app)
     app.add_middleware(AdminAuditMiddleware)
     app.add_middleware(
         RateLimitMiddleware, limits=app.state.rate_limits, max_body_bytes=settings.max_body_bytes
     )
     app.add_middleware(TraceAndMetricsMiddleware)
+    if settings.trusted_proxies:
+        # Outermost, so limits, audit and logs all see the client the proxy vouches for.
+        # Without trusted proxies no forwarded header is read (the server is started with
+        # uvicorn's own proxy handling off, see cli.serve).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     for router in (
         wallet_endpoints.router,
         transfer_endpoints.router,
@@ -96,4 +109,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
     ):
         app.include_router(router)
+    install_openapi(app)
     return app

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 from uuid import UUID
 
@@ -65,26 +67,43 @@ def serve(
     """Migrate, then serve the API."""
     import uvicorn
 
+    from wallet.db.embedded import stop_embedded_servers
+    from wallet.http_guard import GuardedHttpToolsProtocol
+
     settings = get_settings()
     configure_logging(settings.log_level)
     if settings.database_url is None:
         # Embedded default: nobody runs a separate worker, so every server process runs the
         # worker's loops too (safe: their claims skip each other's rows).
         os.environ["WALLET_RUN_WORKER_IN_SERVER"] = "true"
-    apply_migrations(resolve_database_url(settings))
-    if workers > 1:
-        _prepare_multiprocess_metrics(Path(settings.data_dir) / "metrics")
-    uvicorn.run(
-        "wallet.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_config=None,
-    )
+    # uvicorn re-raises SIGTERM once it has shut down; with the default action that kills
+    # the process before any cleanup, leaving the embedded PostgreSQL running. As an
+    # exception it unwinds through the finally below instead.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        apply_migrations(resolve_database_url(settings))
+        if workers > 1:
+            _prepare_multiprocess_metrics(Path(settings.data_dir) / "metrics")
+        uvicorn.run(
+            "wallet.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http=GuardedHttpToolsProtocol,
+            access_log=False,
+            log_config=None,
+            # uvicorn would trust X-Forwarded-For from 127.0.0.1 by default; proxy trust is
+            # the app's, from WALLET_TRUSTED_PROXIES only.
+            proxy_headers=False,
+        )
+    finally:
+        stop_embedded_servers()
+
+
+def _exit_on_signal(signum: int, _: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _prepare_multiprocess_metrics(directory: Path) -> None:

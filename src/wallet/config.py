@@ -6,6 +6,7 @@ Secrets may also come from files: for every field in ``FILE_BACKED_FIELDS``, a v
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -74,9 +75,21 @@ class Settings(BaseSettings):
     rate_limit_user: str = "50/second;2000/minute"
     rate_limit_platform: str = "5000/second"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Checked by `wallet serve` before a request reaches the app (see http_guard.py).
+    max_header_count: int = Field(default=100, ge=10)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Proxy addresses/CIDRs whose X-Forwarded-For/-Proto are believed "
+        "(comma-separated); empty = the client address is always the TCP peer.",
+    )
 
     pool_min_size: int = 2
     pool_max_size: int = 20
+    database_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Longest wait for a new database connection."
+    )
     # Postings from concurrent requests share one transaction (see ledger/batcher.py).
     posting_batch_max: int = Field(default=64, ge=1, le=1000)
     posting_batches_in_flight: int = Field(default=4, ge=1)
@@ -139,12 +152,18 @@ class Settings(BaseSettings):
                 data[name] = Path(path).read_text().strip()
         return data
 
-    @field_validator("pii_fields", mode="before")
+    @field_validator("pii_fields", "trusted_proxies", mode="before")
     @classmethod
     def _split_fields(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        # Addresses or CIDRs only: a wildcard or a host name would trust whoever sends it.
+        return [str(ipaddress.ip_network(item, strict=False)) for item in value]
 
     @property
     def is_production(self) -> bool:

@@ -245,9 +245,12 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-        exc.status_code, "http_error"
-    )
+    code = {
+        400: "malformed_body",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+    }.get(exc.status_code, "http_error")
     return problem_response(
         status_code=exc.status_code,
         code=code,
@@ -371,3 +374,22 @@ class PayloadTooLarge(WalletError):
     status_code = 413
     code = "payload_too_large"
     title = "The request body is too large"
+
+
+# --- Faults: a dependency is down (DESIGN D13) --------------------------------------
+
+
+class DatabaseUnavailable(WalletError):
+    """The database could not be reached or the connection died: retry, never a bug."""
+
+    status_code = 503
+    code = "database_unavailable"
+    title = "The database is unavailable"
+    retry_after_seconds: ClassVar[int] = 2
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers["Retry-After"] = str(self.retry_after_seconds)
+
+
+ERRORS_BY_CODE[DatabaseUnavailable.code] = DatabaseUnavailable

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from wallet.db.modules import StaleDatabase, check_modules_current
 from wallet.db.session import DbPool
-from wallet.errors import problem_response
+from wallet.errors import DatabaseUnavailable, problem_for
 
 router = APIRouter(tags=["operations"])
 
@@ -38,12 +38,9 @@ async def readyz(pool: DbPool, request: Request) -> dict[str, object] | Response
             status_code=503, code="database_stale", title="Database is stale", detail=str(exc)
         )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return problem_response(
-            status_code=503,
-            code="not_ready",
-            title="Database unreachable",
-            detail=type(exc).__name__,
-        )
+        # Any failure means "send no traffic here"; the pool reconnects by itself, so the
+        # next probe after the database is back answers 200.
+        return problem_for(DatabaseUnavailable(f"readiness: {type(exc).__name__}"))
     probe = request.app.state.broker_probe
     broker = "disabled" if probe is None else await probe.state()
     return {"status": "ready", "checks": {"database": "ok", "broker": broker}}

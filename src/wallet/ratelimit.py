@@ -10,12 +10,15 @@ the database.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from limits import RateLimitItem, parse_many
+from limits import RateLimitItem, WindowStats, parse_many
 from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,18 +26,14 @@ from wallet.auth.tokens import Principal
 from wallet.config import Settings
 from wallet.errors import PayloadTooLarge, RateLimited, WalletError, problem_for
 
+logger = logging.getLogger(__name__)
+
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _parse(text: str) -> list[RateLimitItem]:
     """``"50/second;2000/minute"``; an empty string means no limit."""
     return list(parse_many(text)) if text.strip() else []
-
-
-def _storage_uri(settings: Settings) -> str:
-    if settings.redis_url:
-        return "async+" + settings.redis_url
-    return "async+memory://"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +48,7 @@ class RateLimits:
     """The limiter and the configured limits; one per app."""
 
     def __init__(self, settings: Settings) -> None:
-        options: dict[str, str] = {"implementation": "redispy"} if settings.redis_url else {}
-        self._limiter = FixedWindowRateLimiter(
-            storage_from_string(_storage_uri(settings), **options)
-        )
+        self._limiter = _FallbackLimiter(settings)
         self._limits = _Limits(
             per_address=_parse(settings.rate_limit_per_address),
             auth_failures=_parse(settings.rate_limit_auth_failures),
@@ -86,6 +82,66 @@ class RateLimits:
     async def check_caller(self, principal: Principal) -> None:
         limits = self._limits.platform if principal.is_privileged else self._limits.user
         await self._hit(limits, "caller", principal.subject)
+
+
+class _FallbackLimiter:
+    """Shared (Redis) counters, or in-process ones while Redis cannot be reached.
+
+    A cache outage must not fail requests (DESIGN D13): limits keep applying per process,
+    which is looser across several processes but never absent. The switch is logged once
+    per outage, and Redis is tried again every ``RETRY_SHARED_SECONDS``.
+    """
+
+    RETRY_SHARED_SECONDS = 5.0
+
+    def __init__(self, settings: Settings) -> None:
+        self._local = FixedWindowRateLimiter(storage_from_string("async+memory://"))
+        self._shared: FixedWindowRateLimiter | None = None
+        if settings.redis_url:
+            storage = storage_from_string(
+                "async+" + settings.redis_url,
+                implementation="redispy",
+                wrap_exceptions=True,  # every Redis failure arrives as StorageError
+                socket_connect_timeout=1.0,  # a blackholed Redis must not hold requests
+                socket_timeout=1.0,
+            )
+            self._shared = FixedWindowRateLimiter(storage)
+        self._shared_down_since: float | None = None
+
+    def _current(self) -> FixedWindowRateLimiter:
+        if self._shared is None:
+            return self._local
+        down_since = self._shared_down_since
+        if down_since is not None and time.monotonic() - down_since < self.RETRY_SHARED_SECONDS:
+            return self._local
+        return self._shared
+
+    async def _call(self, method: str, item: RateLimitItem, *identity: str) -> Any:
+        limiter = self._current()
+        try:
+            result = await getattr(limiter, method)(item, *identity)
+        except StorageError as exc:
+            if self._shared_down_since is None:
+                logger.warning(
+                    "rate-limit storage unreachable; counting in process until it is back",
+                    extra={"error": type(exc.storage_error).__name__},
+                )
+            self._shared_down_since = time.monotonic()
+            return await getattr(self._local, method)(item, *identity)
+        if limiter is self._shared and self._shared_down_since is not None:
+            self._shared_down_since = None
+            logger.warning("rate-limit storage reachable again; counting shared")
+        return result
+
+    async def hit(self, item: RateLimitItem, *identity: str) -> bool:
+        return bool(await self._call("hit", item, *identity))
+
+    async def test(self, item: RateLimitItem, *identity: str) -> bool:
+        return bool(await self._call("test", item, *identity))
+
+    async def get_window_stats(self, item: RateLimitItem, *identity: str) -> WindowStats:
+        stats: WindowStats = await self._call("get_window_stats", item, *identity)
+        return stats
 
 
 def client_address(scope: Scope) -> str:

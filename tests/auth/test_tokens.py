@@ -61,6 +61,19 @@ def _alg_none(settings: Settings, key: rsa.RSAPrivateKey) -> str:
     return f"{_segment(header)}.{_segment(_claims(settings))}."
 
 
+def _repeated_claim(settings: Settings, key: rsa.RSAPrivateKey) -> str:
+    """Correctly signed, but "roles" appears twice: which one counts depends on the parser."""
+    text = json.dumps(_claims(settings, roles=["user"]))[:-1] + ', "roles": ["admin"]}'
+    header = _segment({"alg": "HS256", "typ": "JWT", "kid": settings.jwt_secret_kid})
+    signing_input = f"{header}.{_b64(text.encode())}"
+    signature = hmac.new(_secret(settings), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def _signed(settings: Settings, **changes: Any) -> str:
+    return _hs256(_claims(settings, **changes), _secret(settings), kid=settings.jwt_secret_kid)
+
+
 def _hs256_with_public_key(settings: Settings, key: rsa.RSAPrivateKey) -> str:
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -102,6 +115,11 @@ ATTACKS: dict[str, Callable[[Settings, rsa.RSAPrivateKey], str]] = {
         _claims(s), _secret(s), algorithm="HS384", headers={"kid": s.jwt_secret_kid}
     ),
     "garbage": lambda s, k: "not.a.token",
+    "repeated claim name": _repeated_claim,
+    "exp as a numeric string": lambda s, k: _signed(s, exp=str(int(time.time()) + 600)),
+    "nbf as a string": lambda s, k: _signed(s, nbf=str(int(time.time()) - 60)),
+    "iat as a string": lambda s, k: _signed(s, iat="yesterday"),
+    "exp as a boolean": lambda s, k: _signed(s, exp=True),
 }
 
 

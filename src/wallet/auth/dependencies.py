@@ -8,15 +8,22 @@ per-caller rate limit, and audits every refusal. Handlers then take the principa
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Annotated, NoReturn
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from wallet.audit.service import record_for, record_outside_transaction
 from wallet.auth.rbac import rule_for
 from wallet.auth.tokens import InvalidToken, Principal, TokenVerifier
-from wallet.errors import Forbidden, NotAuthenticated
+from wallet.errors import Forbidden, NotAuthenticated, WalletError, problem_for
 from wallet.ratelimit import RateLimits
+
+ExceptionHandler = Callable[[Request, Exception], Response | Awaitable[Response]]
 
 
 def _verifier(request: Request) -> TokenVerifier:
@@ -68,6 +75,31 @@ async def authorize_route(request: Request) -> None:
         await _refuse(request, action="auth.forbidden", error=error, reason="role")
     limits: RateLimits = request.app.state.rate_limits
     await limits.check_caller(principal)
+
+
+def authenticated_first(handler: ExceptionHandler) -> ExceptionHandler:
+    """``handler`` for a request FastAPI refused before its dependencies ran (a body that is
+    not JSON or not UTF-8, say), answered only once the caller is authorised: otherwise an
+    anonymous client could probe the parser, and a malformed body without a token would be
+    told 400/422 instead of 401."""
+
+    async def authenticate_then_handle(request: Request, exc: Exception) -> Response:
+        # Status 400 only: 404/405 mean no route matched, so there is no rule to check.
+        refused_body = not isinstance(exc, StarletteHTTPException) or exc.status_code == 400
+        if refused_body and getattr(request.state, "principal", None) is None:
+            try:
+                await authorize_route(request)
+            except WalletError as error:
+                return problem_for(error)
+        response = handler(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+    return authenticate_then_handle
+
+
+def authenticate_before_refusing_requests(app: FastAPI) -> None:
+    for error in (RequestValidationError, StarletteHTTPException):
+        app.exception_handlers[error] = authenticated_first(app.exception_handlers[error])
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

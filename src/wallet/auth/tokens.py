@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import jwt
 
@@ -97,6 +101,7 @@ class TokenVerifier:
             raise InvalidToken("unknown or missing kid")
         if key.algorithm != algorithm:  # e.g. HS256 signed with an RSA public key
             raise InvalidToken(f"key {kid!r} is not used with {algorithm}")
+        _check_claims_are_unambiguous(token)
         try:
             claims = jwt.decode(
                 token,
@@ -110,6 +115,39 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         return _principal(claims), float(claims["exp"]) + self._leeway
+
+
+TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _refuse_repeated_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(names) != len(set(names)):
+        raise InvalidToken("a claim name is repeated")
+    return dict(pairs)
+
+
+def _check_claims_are_unambiguous(token: str) -> None:
+    """Refuse a payload that repeats a claim name, or whose exp/nbf/iat is not a number.
+
+    A JSON parser keeps the last of repeated names, another system may keep the first, so
+    the same token could mean two things (RFC 8725 3.x, RFC 7519 4); and PyJWT would read a
+    numeric string as a time, which RFC 7519 does not allow.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidToken("malformed token")
+    try:
+        raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        payload = json.loads(raw, object_pairs_hook=_refuse_repeated_names)
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidToken("malformed payload") from exc
+    if not isinstance(payload, dict):
+        raise InvalidToken("the payload is not a JSON object")
+    for name in TIME_CLAIMS:
+        value = payload.get(name)
+        if name in payload and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidToken(f"{name} must be a number")
 
 
 def _principal(claims: dict[str, object]) -> Principal:

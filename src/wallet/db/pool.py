@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, TypeAlias
 import asyncpg
 import orjson
 
+from wallet.db import faults
+
 if TYPE_CHECKING:
     from asyncpg import Record
     from asyncpg.pool import PoolConnectionProxy
@@ -41,13 +43,20 @@ async def _reset_connection(conn: Connection) -> None:
     """
 
 
-async def create_pool(database_url: str, *, min_size: int, max_size: int) -> Pool:
+async def create_pool(
+    database_url: str, *, min_size: int, max_size: int, connect_timeout: float = 5.0
+) -> Pool:
+    """The pool; it reconnects by itself after an outage (a dead connection is replaced on
+    its next acquire), and a failed connect raises ``faults.DatabaseUnreachable``."""
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
         reset=_reset_connection,
+        connect=faults.connect,
+        # asyncpg's default is 60 s: an unreachable host would hold requests that long.
+        timeout=connect_timeout,
         # UTC timestamps so every rendered time has the same form.
         server_settings={"timezone": "UTC", "application_name": "wallet-service"},
     )

@@ -126,7 +126,7 @@ async def create_hold(
         request=body,
         limits=hold.limits,
     )
-    return transaction_response(posted)
+    return transaction_response(posted, caller)
 
 
 @router.get(
@@ -187,7 +187,7 @@ async def capture_hold(
     posted = await service.capture_hold(
         hold.conn, call=hold.call(caller, key, body), hold_id=hold_id, request=body
     )
-    return transaction_response(posted)
+    return transaction_response(posted, caller)
 
 
 @router.post(
@@ -213,7 +213,7 @@ async def adjust_hold(
         request=body,
         limits=hold.limits,
     )
-    return transaction_response(posted)
+    return transaction_response(posted, caller)
 
 
 @router.post(
@@ -232,4 +232,4 @@ async def release_hold(
     posted = await service.release_hold(
         hold.conn, call=hold.call(caller, key, body), hold_id=hold_id, reason=body.reason
     )
-    return transaction_response(posted)
+    return transaction_response(posted, caller)

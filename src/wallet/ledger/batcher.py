@@ -17,6 +17,7 @@ from collections import deque
 
 import asyncpg
 
+from wallet.db.faults import is_outage
 from wallet.db.pool import Pool
 from wallet.ledger import repository
 from wallet.ledger.core import Posting
@@ -59,9 +60,10 @@ class PostingBatcher:
         try:
             async with self._pool.acquire() as conn:
                 results = await repository.post(conn, [posting for posting, _ in batch])
-        except (asyncpg.PostgresError, OSError) as exc:
-            if len(batch) == 1:
-                _settle_with_error(batch[0][1], exc)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            if len(batch) == 1 or is_outage(exc):  # an outage is no one posting's fault
+                for _, future in batch:
+                    _settle_with_error(future, exc)
                 return
             for waiting in batch:  # isolate the posting that failed the batch
                 await self._post([waiting])

@@ -6,16 +6,22 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+# Present on the caller's own wallet's entries; a `user` caller never sees them on another
+# owner's wallet (ledger.views). Never null when present, so null stays out of the schema.
+_OwnOnly = int | SkipJsonSchema[None]
+_OWN_ONLY = "Absent on entries of wallets a `user` caller does not own."
 
 
 class EntryOut(BaseModel):
     wallet_id: UUID
     amount: int
-    balance_before: int
-    balance_after: int
-    held_before: int
-    held_after: int
+    balance_before: _OwnOnly = Field(default=None, description=_OWN_ONLY)
+    balance_after: _OwnOnly = Field(default=None, description=_OWN_ONLY)
+    held_before: _OwnOnly = Field(default=None, description=_OWN_ONLY)
+    held_after: _OwnOnly = Field(default=None, description=_OWN_ONLY)
 
 
 class TransactionOut(BaseModel):

@@ -61,4 +61,4 @@ async def refund_transaction(
         transaction_id=transaction_id,
         request=body,
     )
-    return transaction_response(posted)
+    return transaction_response(posted, caller)

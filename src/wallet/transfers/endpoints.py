@@ -31,6 +31,7 @@ from wallet.ledger.batcher import PostingBatcher
 from wallet.ledger.core import PostingContext, request_fingerprint
 from wallet.ledger.schemas import TransactionOut
 from wallet.ledger.service import PostedTransaction
+from wallet.ledger.views import body_for_caller
 from wallet.observability import TraceId
 from wallet.transfers import service
 from wallet.transfers.schemas import MovementRequest, TransferRequest
@@ -52,10 +53,11 @@ _MONEY_ERRORS = problem_doc(
 )
 
 
-def transaction_response(posted: PostedTransaction) -> Response:
+def transaction_response(posted: PostedTransaction, caller: Principal) -> Response:
+    """The posting's answer (first or replayed) as this caller may see it."""
     headers = {"Idempotent-Replayed": "true"} if posted.replayed else None
     return Response(
-        content=posted.body,
+        content=body_for_caller(posted.body, caller),
         status_code=posted.status_code,
         media_type="application/json",
         headers=headers,
@@ -105,7 +107,7 @@ async def deposit(
     posted = await service.deposit(
         money.ledger, context=money.context(caller, body), wallet_id=wallet_id, request=body
     )
-    return transaction_response(posted)
+    return transaction_response(posted, caller)
 
 
 @router.post("/withdraw", status_code=201, response_model=TransactionOut, responses=_MONEY_ERRORS)
@@ -115,7 +117,7 @@ async def withdraw(
     posted = await service.withdraw(
         money.ledger, context=money.context(caller, body), wallet_id=wallet_id, request=body
     )
-    return transaction_response(posted)
+    return transaction_response(posted, caller)
 
 
 @router.post("/transfer", status_code=201, response_model=TransactionOut, responses=_MONEY_ERRORS)
@@ -125,4 +127,4 @@ async def transfer(
     posted = await service.transfer(
         money.ledger, context=money.context(caller, body), wallet_id=wallet_id, request=body
     )
-    return transaction_response(posted)
+    return transaction_response(posted, caller)
