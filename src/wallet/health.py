@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from wallet.db.modules import StaleDatabase, check_modules_current
 from wallet.db.session import DbPool
-from wallet.errors import DatabaseUnavailable, problem_for
+from wallet.errors import DatabaseUnavailable, problem_for, problem_response
 
 router = APIRouter(tags=["operations"])
 
