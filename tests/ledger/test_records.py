@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import asyncpg
 
-from wallet.holds.repository import HoldCall
+from wallet.ledger.calls import MoneyCall
 from wallet.ledger.core import Posting, PostingContext, transfer_legs
 from wallet.ledger.repository import leg_record, posting_record
 
@@ -41,5 +41,5 @@ async def test_posting_records_name_every_field_of_the_sql_types(
     posting = _posting()
     assert set(posting_record(posting)) == await _attributes(db, "ledger_posting")
     assert set(leg_record(posting.legs[0])) == await _attributes(db, "ledger_leg")
-    call = HoldCall(caller="c", idempotency_key=None, fingerprint="f", trace_id="t")
+    call = MoneyCall(caller="c", idempotency_key=None, fingerprint="f", trace_id="t")
     assert set(call.record()) == await _attributes(db, "hold_call")

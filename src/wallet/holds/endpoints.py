@@ -7,12 +7,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel
 from starlette.responses import Response
 
-from wallet.audit.service import client_address_of
 from wallet.auth.dependencies import AnyCaller, PlatformCaller
-from wallet.auth.tokens import Principal
 from wallet.db.session import DbConnection
 from wallet.errors import (
     CurrencyMismatch,
@@ -33,7 +30,6 @@ from wallet.errors import (
     problem_doc,
 )
 from wallet.holds import service
-from wallet.holds.repository import HoldCall
 from wallet.holds.schemas import (
     CaptureOut,
     HoldAdjust,
@@ -46,9 +42,9 @@ from wallet.holds.schemas import (
 )
 from wallet.holds.service import HoldLimits
 from wallet.idempotency.dependencies import IdempotencyKey, required_idempotency_key
-from wallet.ledger.core import request_fingerprint
+from wallet.ledger.dependencies import CallParts
+from wallet.ledger.responses import transaction_response
 from wallet.observability import TraceId
-from wallet.transfers.endpoints import transaction_response
 
 router = APIRouter(tags=["holds"])
 
@@ -67,13 +63,8 @@ async def optional_idempotency_key(
     return await required_idempotency_key(idempotency_key)
 
 
-class _HoldRequest:
-    """The parts every hold route needs, gathered once as a dependency."""
-
-    def __init__(self, request: Request, conn: DbConnection, trace_id: TraceId) -> None:
-        self.request = request
-        self.conn = conn
-        self.trace_id = trace_id
+class _HoldRequest(CallParts):
+    """The parts every hold route needs: the call's, and the hold limits."""
 
     @property
     def limits(self) -> HoldLimits:
@@ -81,22 +72,6 @@ class _HoldRequest:
         return HoldLimits(
             default_ttl_seconds=settings.hold_default_ttl_seconds,
             max_ttl_seconds=settings.hold_max_ttl_seconds,
-        )
-
-    def call(self, caller: Principal, key: str | None, body: BaseModel | None) -> HoldCall:
-        """Who is asking, under which key, for exactly what."""
-        fingerprint = request_fingerprint(
-            method=self.request.method,
-            path=self.request.url.path,
-            body=body.model_dump(mode="json") if body is not None else {},
-        )
-        return HoldCall(
-            caller=caller.subject,
-            idempotency_key=key,
-            fingerprint=fingerprint,
-            trace_id=self.trace_id,
-            required_owner=caller.owner_scope,
-            client_address=client_address_of(self.request),
         )
 
 

@@ -25,8 +25,8 @@ from wallet.errors import (
     WalletNotFound,
 )
 from wallet.holds import repository
-from wallet.holds.repository import HoldCall
 from wallet.holds.schemas import HoldAdjust, HoldCapture, HoldCreate, HoldStatus
+from wallet.ledger.calls import MoneyCall
 from wallet.ledger.core import JournalType
 from wallet.ledger.service import PostedTransaction, answer_from
 from wallet.wallets.repository import find_wallet
@@ -45,7 +45,7 @@ def _invalid(field: str, message: str) -> RequestValidationFailed:
 
 
 async def create_hold(
-    conn: Connection, *, call: HoldCall, wallet_id: UUID, request: HoldCreate, limits: HoldLimits
+    conn: Connection, *, call: MoneyCall, wallet_id: UUID, request: HoldCreate, limits: HoldLimits
 ) -> PostedTransaction:
     ttl_seconds = request.ttl_seconds or limits.default_ttl_seconds
     if ttl_seconds > limits.max_ttl_seconds:
@@ -64,7 +64,7 @@ async def create_hold(
 
 
 async def capture_hold(
-    conn: Connection, *, call: HoldCall, hold_id: UUID, request: HoldCapture
+    conn: Connection, *, call: MoneyCall, hold_id: UUID, request: HoldCapture
 ) -> PostedTransaction:
     splits = request.splits
     result = await repository.capture_hold(
@@ -81,7 +81,7 @@ async def capture_hold(
 
 
 async def adjust_hold(
-    conn: Connection, *, call: HoldCall, hold_id: UUID, request: HoldAdjust, limits: HoldLimits
+    conn: Connection, *, call: MoneyCall, hold_id: UUID, request: HoldAdjust, limits: HoldLimits
 ) -> PostedTransaction:
     if request.expires_at is not None:
         now = datetime.now(UTC)
@@ -98,7 +98,7 @@ async def adjust_hold(
 
 
 async def release_hold(
-    conn: Connection, *, call: HoldCall, hold_id: UUID, reason: str | None
+    conn: Connection, *, call: MoneyCall, hold_id: UUID, reason: str | None
 ) -> PostedTransaction:
     result = await repository.release_hold(conn, call=call, hold_id=hold_id, reason=reason)
     return answer_from(result, journal_type=JournalType.HOLD_RELEASE)

@@ -21,12 +21,12 @@ from wallet.errors import (
     WalletNotActive,
     problem_doc,
 )
-from wallet.holds.endpoints import HoldRequest
 from wallet.idempotency.dependencies import IdempotencyKey
+from wallet.ledger.dependencies import CallRequest
+from wallet.ledger.responses import transaction_response
 from wallet.ledger.schemas import TransactionOut
 from wallet.refunds import service
 from wallet.refunds.schemas import RefundCreate
-from wallet.transfers.endpoints import transaction_response
 
 router = APIRouter(tags=["transactions"])
 
@@ -53,7 +53,7 @@ async def refund_transaction(
     body: RefundCreate,
     caller: PlatformCaller,
     key: IdempotencyKey,
-    money: HoldRequest,
+    money: CallRequest,
 ) -> Response:
     posted = await service.refund_transaction(
         money.conn,

@@ -6,14 +6,14 @@ from typing import Any
 from uuid import UUID
 
 from wallet.db.pool import Connection
-from wallet.holds.repository import AuditResource, HoldCall, call_function
+from wallet.ledger.calls import AuditResource, MoneyCall, call_function
 from wallet.ledger.repository import PostingResult
 
 
 async def create_refund(
     conn: Connection,
     *,
-    call: HoldCall,
+    call: MoneyCall,
     transaction_id: UUID,
     amount: int | None,
     reference_id: str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from wallet.db.pool import Connection
-from wallet.holds.repository import HoldCall
+from wallet.ledger.calls import MoneyCall
 from wallet.ledger.core import JournalType
 from wallet.ledger.service import PostedTransaction, answer_from
 from wallet.refunds import repository
@@ -13,7 +13,7 @@ from wallet.refunds.schemas import RefundCreate
 
 
 async def refund_transaction(
-    conn: Connection, *, call: HoldCall, transaction_id: UUID, request: RefundCreate
+    conn: Connection, *, call: MoneyCall, transaction_id: UUID, request: RefundCreate
 ) -> PostedTransaction:
     """Post a REFUND journal related to the original; see the package docstring for the rule."""
     result = await repository.create_refund(

@@ -29,9 +29,8 @@ from wallet.errors import (
 from wallet.idempotency.dependencies import IdempotencyKey
 from wallet.ledger.batcher import PostingBatcher
 from wallet.ledger.core import PostingContext, request_fingerprint
+from wallet.ledger.responses import transaction_response
 from wallet.ledger.schemas import TransactionOut
-from wallet.ledger.service import PostedTransaction
-from wallet.ledger.views import body_for_caller
 from wallet.observability import TraceId
 from wallet.transfers import service
 from wallet.transfers.schemas import MovementRequest, TransferRequest
@@ -51,17 +50,6 @@ _MONEY_ERRORS = problem_doc(
     IdempotencyKeyReused,
     IdempotencyKeyInUse,
 )
-
-
-def transaction_response(posted: PostedTransaction, caller: Principal) -> Response:
-    """The posting's answer (first or replayed) as this caller may see it."""
-    headers = {"Idempotent-Replayed": "true"} if posted.replayed else None
-    return Response(
-        content=body_for_caller(posted.body, caller),
-        status_code=posted.status_code,
-        media_type="application/json",
-        headers=headers,
-    )
 
 
 @dataclass(frozen=True, slots=True)
