@@ -103,6 +103,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--produce-rate", type=int, default=0, help="new events/s meanwhile")
     parser.add_argument("--queue-max", type=int, default=20_000, help="0: bind no queue")
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    parser.add_argument("--heads", type=int, help="wallets per round; default: the setting's")
     return parser.parse_args()
 
 
@@ -168,6 +169,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
     exchange = f"bench.publisher.{uuid4().hex[:8]}"
     await declare_queue(args.rabbitmq_url, exchange, args.queue_max)
     settings = Settings(rabbitmq_url=args.rabbitmq_url, rabbitmq_exchange=exchange)
+    if args.heads:
+        settings = settings.model_copy(update={"outbox_wallets_per_round": args.heads})
     pool = await create_pool(url, min_size=1, max_size=4)
     broker = Broker(url=args.rabbitmq_url, exchange_name=exchange)
     publisher = OutboxPublisher(
