@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     events_source: str = Field(default="urn:wallet-service", description="CloudEvents source.")
     events_page_max: int = 1000
     outbox_poll_seconds: float = 0.2
-    outbox_wallets_per_round: int = 200
+    outbox_wallets_per_round: int = 2000
     outbox_events_per_wallet: int = 50
     outbox_max_attempts: int = 10
     outbox_retry_base_seconds: float = 1.0

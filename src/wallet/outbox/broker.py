@@ -1,15 +1,19 @@
-"""The RabbitMQ side: one confirmed channel to a durable topic exchange."""
+"""The RabbitMQ side: one confirmed channel to a durable topic exchange, batches of messages."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError
 
+from wallet.outbox.amqp import OutgoingMessage, publish_many
 from wallet.outbox.core import CONTENT_TYPE, OutboxEvent
 from wallet.outbox.metrics import BROKER_UP
 from wallet.workers.runner import DependencyUnavailable
@@ -77,30 +81,30 @@ class Broker:
         BROKER_UP.set(1)
         logger.info("broker connected", extra={"exchange": self._exchange_name})
 
-    async def publish(self, body: bytes, *, event: OutboxEvent, confirm_timeout: float) -> None:
-        """Send one persistent message and wait for the broker's confirm."""
-        if self._exchange is None:
+    async def publish_batch(
+        self, messages: Sequence[tuple[OutboxEvent, bytes]], *, confirm_timeout: float
+    ) -> list[Exception | None]:
+        """Send persistent messages in order and wait for their confirms; one outcome each.
+
+        ``None`` is an ack, ``PublishRejected`` a nack, ``BrokerUnavailable`` a message whose
+        confirm never came (the connection broke, or ``confirm_timeout`` passed): the broker
+        may or may not have it.
+        """
+        if self._channel is None or self._exchange is None:
             raise BrokerUnavailable("not connected")
-        message = aio_pika.Message(
-            body,
-            content_type=CONTENT_TYPE,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=str(event.event_id),
-            timestamp=event.created_at,
-            type=event.event_type,
-            app_id="wallet-service",
-            headers={"wallet_id": str(event.wallet_id), "sequence": event.sequence},
-        )
+        outgoing = [_message(event, body) for event, body in messages]
         try:
+            channel = await self._channel.get_underlay_channel()
             # Not mandatory: an event nobody has bound a queue for is delivered to nobody,
             # as a topic exchange intends; the feed keeps it available for replay.
-            await self._exchange.publish(
-                message, routing_key=event.event_type, mandatory=False, timeout=confirm_timeout
-            )
-        except DeliveryError as exc:
-            raise PublishRejected(describe(exc)) from exc
+            sent = await publish_many(channel, outgoing, exchange=self._exchange.name)
         except _BROKER_ERRORS as exc:
             raise BrokerUnavailable(describe(exc)) from exc
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sent.all_confirmed, timeout=confirm_timeout)
+        for confirmation in sent.confirmations:
+            confirmation.cancel()  # those still waiting: they stay unconfirmed
+        return [_outcome(confirmation) for confirmation in sent.confirmations]
 
     async def close(self) -> None:
         connection, self._connection, self._channel, self._exchange = (
@@ -115,6 +119,30 @@ class Broker:
                 await connection.close()
             except _BROKER_ERRORS:  # already broken: nothing left to close cleanly
                 logger.debug("broker connection closed with an error", exc_info=True)
+
+
+def _message(event: OutboxEvent, body: bytes) -> OutgoingMessage:
+    return OutgoingMessage(
+        body=body,
+        routing_key=event.event_type,
+        content_type=CONTENT_TYPE,
+        message_id=str(event.event_id),
+        timestamp=event.created_at,
+        message_type=event.event_type,
+        app_id="wallet-service",
+        headers={"wallet_id": str(event.wallet_id), "sequence": event.sequence},
+    )
+
+
+def _outcome(confirmation: asyncio.Future[Any]) -> Exception | None:
+    if confirmation.cancelled():
+        return BrokerUnavailable("no confirm from the broker in time")
+    exc = confirmation.exception()
+    if exc is None:
+        return None
+    if isinstance(exc, DeliveryError):
+        return PublishRejected(describe(exc))
+    return BrokerUnavailable(describe(exc))
 
 
 class BrokerProbe:

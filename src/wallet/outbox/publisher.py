@@ -14,7 +14,7 @@ dead-lettered (status DEAD, counted, logged) so the wallet's later events go on.
 
 from __future__ import annotations
 
-import asyncio
+import collections
 import itertools
 import logging
 import time
@@ -101,35 +101,62 @@ class OutboxPublisher:
         return len(events)
 
     async def _publish(self, events: list[OutboxEvent]) -> _Round:
-        """Wallets in parallel; each wallet's events one after another, in sequence order."""
+        """In waves: each wave holds the next event of every wallet, sent as one batch.
+
+        A wallet's event goes out only after the broker confirmed the one before it, so
+        confirms are pipelined across wallets, never within one. A wallet's chain stops at its
+        first failure: its later events must not overtake it.
+        """
         outcome = _Round()
-        chains = [list(chain) for _, chain in itertools.groupby(events, key=lambda e: e.wallet_id)]
-        await asyncio.gather(*(self._publish_chain(chain, outcome) for chain in chains))
+        chains = [
+            collections.deque(chain)
+            for _, chain in itertools.groupby(events, key=lambda e: e.wallet_id)
+        ]
+        while chains and outcome.broker_lost is None:
+            wave = [chain.popleft() for chain in chains]
+            confirmed = await self._publish_wave(wave, outcome)
+            chains = [chain for chain, ok in zip(chains, confirmed, strict=True) if ok and chain]
         return outcome
 
-    async def _publish_chain(self, chain: list[OutboxEvent], outcome: _Round) -> None:
-        # Stop at a wallet's first failure: its later events must not overtake it.
-        for event in chain:
-            if outcome.broker_lost is not None:
-                return
+    async def _publish_wave(self, wave: list[OutboxEvent], outcome: _Round) -> list[bool]:
+        """Publish one event per wallet; says, per event, whether it was confirmed."""
+        confirmed = [False] * len(wave)
+        sendable: list[tuple[int, OutboxEvent, bytes]] = []
+        for index, event in enumerate(wave):
             try:
                 body = encode_message(
                     event, source=self._config.source, max_bytes=self._config.max_message_bytes
                 )
-                started = time.perf_counter()
-                await self._broker.publish(
-                    body, event=event, confirm_timeout=self._config.confirm_timeout_seconds
-                )
-            except (EventNotPublishable, PublishRejected) as exc:
-                reason = "nack" if isinstance(exc, PublishRejected) else "unpublishable"
-                outcome.failures.append(self._failed(event, exc, reason))
-                return
-            except BrokerUnavailable as exc:
+            except EventNotPublishable as exc:
+                outcome.failures.append(self._failed(event, exc, "unpublishable"))
+                continue
+            sendable.append((index, event, body))
+        if not sendable:
+            return confirmed
+        started = time.perf_counter()
+        try:
+            results = await self._broker.publish_batch(
+                [(event, body) for _, event, body in sendable],
+                confirm_timeout=self._config.confirm_timeout_seconds,
+            )
+        except BrokerUnavailable as exc:
+            results = [exc] * len(sendable)
+        elapsed = time.perf_counter() - started
+        for (index, event, _), result in zip(sendable, results, strict=True):
+            if result is None:
+                OUTBOX_PUBLISH_LATENCY.observe(elapsed)
+                outcome.published.append(event)
+                confirmed[index] = True
+            elif isinstance(result, PublishRejected):
+                outcome.failures.append(self._failed(event, result, "nack"))
+            elif outcome.broker_lost is None:
                 OUTBOX_PUBLISH_FAILURES.labels("broker_unavailable").inc()
-                outcome.broker_lost = exc
-                return
-            OUTBOX_PUBLISH_LATENCY.observe(time.perf_counter() - started)
-            outcome.published.append(event)
+                outcome.broker_lost = (
+                    result
+                    if isinstance(result, BrokerUnavailable)
+                    else BrokerUnavailable(str(result))
+                )
+        return confirmed
 
     def _failed(self, event: OutboxEvent, exc: Exception, reason: str) -> FailedAttempt:
         OUTBOX_PUBLISH_FAILURES.labels(reason).inc()
