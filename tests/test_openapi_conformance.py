@@ -34,7 +34,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-EXAMPLES_PER_OPERATION = 12  # per operation, role and mode (valid and invalid requests)
+EXAMPLES_PER_OPERATION = 8  # per operation, role and mode (valid and invalid requests)
 bounded = hypothesis_settings(
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,

@@ -5,6 +5,8 @@ Outage tests stop and start it; the suite's shared server is never touched.
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,12 @@ class DedicatedServer:
     def stop_immediately(self) -> None:
         """As a crash or a failover looks to clients: no shutdown checkpoint, sessions cut."""
         self._pg_ctl("-w", "-m", "immediate", "stop")
+
+    def stop_if_running(self) -> None:
+        """Stop it for good; the wheel's own clean-up only knows the first postmaster's PID."""
+        if (Path(self.server.pgdata) / "postmaster.pid").exists():
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._pg_ctl("-w", "-m", "fast", "stop")
 
     def start(self) -> None:
         self._pg_ctl(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
@@ -32,11 +33,12 @@ FUNDING = 1_000_000
 
 
 @pytest.fixture(scope="module")
-def dedicated(tmp_path_factory: pytest.TempPathFactory) -> DedicatedServer:
+def dedicated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DedicatedServer]:
     server = DedicatedServer.start_in(Path(tmp_path_factory.mktemp("outage")))
     ensure_database(server.url("postgres"), "wallet")
     apply_migrations(server.url("wallet"))
-    return server
+    yield server
+    server.stop_if_running()  # restarted by the test: a postmaster the wheel does not know
 
 
 @dataclass

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
 
+from tests.server import free_port  # nothing listens there
 from tests.support import Api, started_app
 from wallet.auth.tokens import Role
 from wallet.config import Settings
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port  # nothing listens there once the probe is closed
 
 
 async def test_unreachable_redis_falls_back_to_in_process_limits(
@@ -24,7 +17,7 @@ async def test_unreachable_redis_falls_back_to_in_process_limits(
 ) -> None:
     down = settings.model_copy(
         update={
-            "redis_url": f"redis://127.0.0.1:{_closed_port()}/0",
+            "redis_url": f"redis://127.0.0.1:{free_port()}/0",
             "rate_limit_user": "3/minute",
         }
     )
