@@ -56,7 +56,11 @@ def _wait_healthy(server: ServerProcess, *, seconds: float) -> None:
 
 
 def start_server(
-    env: dict[str, str], *, log: Path, startup_seconds: float = 120.0
+    env: dict[str, str],
+    *,
+    log: Path,
+    startup_seconds: float = 120.0,
+    extra_args: tuple[str, ...] = ("--workers", "1"),
 ) -> ServerProcess:
     """``wallet serve`` with ``env`` added to this environment (WALLET_* settings)."""
     port = free_port()
@@ -64,7 +68,7 @@ def start_server(
     base = {name: value for name, value in os.environ.items() if not name.startswith("WALLET_")}
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [sys.executable, "-m", "wallet.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "wallet.cli", "serve", "--port", str(port), *extra_args],
             env={**base, **env},
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -79,8 +83,10 @@ def start_server(
 
 
 @contextmanager
-def running_server(env: dict[str, str], *, log: Path) -> Iterator[ServerProcess]:
-    server = start_server(env, log=log)
+def running_server(
+    env: dict[str, str], *, log: Path, extra_args: tuple[str, ...] = ("--workers", "1")
+) -> Iterator[ServerProcess]:
+    server = start_server(env, log=log, extra_args=extra_args)
     try:
         yield server
     finally:

@@ -62,9 +62,14 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes (default: one per CPU).")
+    ] = None,
 ) -> None:
     """Migrate, then serve the API."""
+    # One process per CPU by default: a process's event loop uses one core at most, and the
+    # posting batches of all processes share the database without deadlocking (id order).
+    workers = workers or os.cpu_count() or 1
     import uvicorn
 
     from wallet.db.embedded import stop_embedded_servers
