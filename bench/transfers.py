@@ -1,44 +1,127 @@
-"""Transfer throughput through the HTTP API, reported against the raw-SQL floor.
+"""Money movement throughput through the HTTP API, driven by wrk, against the raw-SQL floor.
 
-Starts the service (``wallet serve``) on a database, creates funded wallets, then drives
-transfers between uniformly random wallets from concurrent clients for a fixed time, and
-prints transfers/s, p50 and p99 latency. In the same run it measures the raw-SQL floor
-(``../shared/floor/run``) on the same server and prints the ratio, since machines are noisy.
+Starts ``wallet serve`` on a database, creates funded wallets, then lets wrk (a C load
+generator: a Python client would burn a core of this machine and measure itself) post for a
+fixed time, in one of three shapes:
 
-    .venv/bin/python bench/transfers.py --seconds 20 --concurrency 64
-    .venv/bin/python bench/transfers.py --database-url postgresql://postgres@127.0.0.1/bench
+- ``uniform``: transfers between uniformly random wallets;
+- ``hot``: transfers from random wallets into one receiving wallet;
+- ``deposits``: deposits into random wallets (all of them move the currency's EXTERNAL wallet).
 
-With no ``--database-url`` the embedded PostgreSQL is used (data under ``.wallet-bench``).
+It prints transfers/s, p50/p99, answers by status, PostgreSQL and service CPU ms per
+transfer, bytes per transfer (heap + indexes of every table a posting writes), the outbox
+backlog at the end, and the ratio to ``../shared/floor/run`` measured in the same run on the
+same server.
+
+    .venv/bin/python bench/transfers.py --database-url postgresql://postgres@127.0.0.1/bench \\
+        --mode uniform --seconds 20 --connections 64
+
+wrk is the Debian package ``wrk`` (``apt-get install wrk``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
+import json
 import os
-import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
-import aiohttp
+import asyncpg
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
 JWT_SECRET = "bench-signing-secret-not-for-production-use"  # noqa: S105 - local benchmark only
+# Every table a posting writes: its storage growth per transfer is the bench's bytes figure.
+WRITTEN_TABLES = ("journals", "entries", "outbox", "idempotency_keys", "audit_log", "wallets")
+
+# wrk's Lua side: each request a random wallet (or pair), a unique Idempotency-Key; answers
+# counted by status per thread and printed once at the end as JSON.
+WRK_SCRIPT = """
+local wallets = {%(wallets)s}
+local hot = "%(hot)s"
+local mode = "%(mode)s"
+local threads = {}
+local counter = 0
+local prefix = ""
+-- thread:get copies numbers, not tables: one global counter per status.
+local reported = {201, 400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, "other"}
+known = {}
+for _, status in ipairs(reported) do known[status] = true end
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("id", #threads)
+end
+
+function init(args)
+  math.randomseed(os.time() + id * 7919)
+  prefix = string.format("%%s-%%d-", "%(run)s", id)
+end
+
+function request()
+  counter = counter + 1
+  local headers = {}
+  headers["Content-Type"] = "application/json"
+  headers["Authorization"] = "Bearer %(token)s"
+  headers["Idempotency-Key"] = prefix .. counter
+  local source = wallets[math.random(#wallets)]
+  if mode == "deposits" then
+    return wrk.format("POST", "/v1/wallets/" .. source .. "/deposit", headers,
+                      '{"amount": 1}')
+  end
+  local target = hot
+  if mode == "uniform" then
+    target = wallets[math.random(#wallets)]
+  end
+  if target == source then
+    source = wallets[(math.random(#wallets - 1) + 1)]
+    if source == target then source = wallets[1] end
+    if source == target then source = wallets[2] end
+  end
+  return wrk.format("POST", "/v1/wallets/" .. source .. "/transfer", headers,
+                    '{"to_wallet_id": "' .. target .. '", "amount": 1}')
+end
+
+function response(status, headers, body)
+  local name = "count_" .. status
+  if not known[status] then name = "count_other" end
+  _G[name] = (_G[name] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local parts = {}
+  for _, status in ipairs(reported) do
+    local n = 0
+    for _, thread in ipairs(threads) do
+      n = n + (thread:get("count_" .. status) or 0)
+    end
+    if n > 0 then table.insert(parts, string.format('"%%s": %%d', status, n)) end
+  end
+  io.write(string.format('WRK {"p50_us": %%d, "p99_us": %%d, "statuses": {%%s}}\\n',
+                         latency:percentile(50), latency:percentile(99),
+                         table.concat(parts, ", ")))
+end
+"""
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="server to use; default: embedded PostgreSQL")
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--concurrency", type=int, default=64, help="concurrent clients")
-    parser.add_argument("--client-processes", type=int, default=1)
+    parser.add_argument("--mode", choices=["uniform", "hot", "deposits"], default="uniform")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--wallets", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--floor", default=str(ROOT.parent / "shared" / "floor" / "run"))
     parser.add_argument("--floor-seconds", type=int, default=10)
@@ -48,7 +131,6 @@ def parse_args() -> argparse.Namespace:
 def database_url(args: argparse.Namespace) -> str:
     if args.database_url:
         return str(args.database_url)
-    sys.path.insert(0, str(ROOT / "src"))
     from wallet.db.embedded import start_embedded_server
 
     return start_embedded_server(ROOT / ".wallet-bench")
@@ -69,100 +151,160 @@ def start_server(url: str, args: argparse.Namespace) -> subprocess.Popen[bytes]:
         "WALLET_JWT_SECRET": JWT_SECRET,
         "WALLET_LOG_LEVEL": "WARNING",
         "WALLET_DATA_DIR": str(ROOT / ".wallet-bench"),
+        "WALLET_RATE_LIMIT_USER": "",
+        "WALLET_RATE_LIMIT_PLATFORM": "",
     }
-    command = [
-        str(ROOT / ".venv" / "bin" / "wallet"),
-        "serve",
-        "--port",
-        str(args.port),
-        "--workers",
-        str(args.workers),
-    ]
-    return subprocess.Popen(command, env=env)
+    command = [str(ROOT / ".venv" / "bin" / "wallet"), "serve", "--port", str(args.port)]
+    return subprocess.Popen([*command, "--workers", str(args.workers)], env=env)
 
 
-async def wait_ready(base: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            try:
-                async with session.get(f"{base}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
+def wait_ready(base: str) -> None:
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
     raise RuntimeError("the service did not become ready")
 
 
-async def create_wallets(base: str, token: str, count: int) -> list[str]:
-    headers = {"Authorization": f"Bearer {token}"}
+async def create_wallets(url: str, count: int) -> list[str]:
+    """Funded wallets written straight into the database: setting up is not what is measured.
+    Each gets its opening deposit through the posting engine, so chains and events are real."""
     run = uuid4().hex[:8]
-    semaphore = asyncio.Semaphore(32)
-
-    async def one(index: int, session: aiohttp.ClientSession) -> str:
-        async with semaphore:
-            body = {"owner_id": f"bench-{run}-{index}", "currency": "USD"}
-            async with session.post(f"{base}/v1/wallets", json=body) as response:
-                wallet_id = str((await response.json())["id"])
-            deposit = {"amount": 1_000_000_000}
-            key = {"Idempotency-Key": uuid4().hex}
-            async with session.post(
-                f"{base}/v1/wallets/{wallet_id}/deposit", json=deposit, headers=key
-            ) as response:
-                assert response.status == 201, await response.text()
-            return wallet_id
-
-    async with aiohttp.ClientSession(headers=headers) as session:
-        return list(await asyncio.gather(*(one(i, session) for i in range(count))))
-
-
-async def drive(
-    base: str, token: str, wallets: list[str], clients: int, seconds: float
-) -> tuple[list[float], int]:
-    """Run ``clients`` loops of transfers for ``seconds``; return latencies and errors."""
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    connector = aiohttp.TCPConnector(limit=clients)
-    headers = {"Authorization": f"Bearer {token}"}
-
-    async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
-        rng = random.Random()
-        while (started := time.perf_counter()) < deadline:
-            source, target = rng.sample(wallets, 2)
-            body = {"to_wallet_id": target, "amount": 1}
-            async with session.post(
-                f"{base}/v1/wallets/{source}/transfer",
-                json=body,
-                headers={"Idempotency-Key": uuid4().hex},
-            ) as response:
-                await response.read()
-                if response.status == 201:
-                    latencies.append(time.perf_counter() - started)
-                else:
-                    errors += 1
-
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
-        await asyncio.gather(*(client(session) for _ in range(clients)))
-    return latencies, errors
+    conn = await asyncpg.connect(url)
+    try:
+        ids = await conn.fetch(
+            """INSERT INTO wallets (id, owner_id, currency)
+               SELECT uuid_v7(), $1 || n, 'USD' FROM generate_series(1, $2::int) AS n
+               RETURNING id::text""",
+            f"bench-{run}-",
+            count,
+        )
+        wallets = [row["id"] for row in ids]
+        for start in range(0, count, 1000):
+            postings = [
+                {
+                    "caller": "bench",
+                    "journal_id": str(uuid4()),
+                    "journal_type": "DEPOSIT",
+                    "event_type": "wallet.deposit.completed",
+                    "wallet_id": wallet,
+                    "amount": 1_000_000_000,
+                    "trace_id": "bench-setup",
+                    "audit_refusal": False,
+                    "legs": [
+                        {"wallet_id": wallet, "amount": 1_000_000_000, "held_delta": 0},
+                        {"system_kind": "EXTERNAL", "amount": -1_000_000_000, "held_delta": 0},
+                    ],
+                }
+                for wallet in wallets[start : start + 1000]
+            ]
+            await conn.execute(
+                "SELECT count(*) FROM ledger_post_json($1::text::jsonb)", json.dumps(postings)
+            )
+        return wallets
+    finally:
+        await conn.close()
 
 
-def client_process(
-    base: str, token: str, wallets: list[str], clients: int, seconds: float
-) -> tuple[list[float], int]:
-    return asyncio.run(drive(base, token, wallets, clients, seconds))
+async def database_figures(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        sizes = await conn.fetchval(
+            "SELECT sum(pg_total_relation_size(t::regclass)) FROM unnest($1::text[]) AS t",
+            list(WRITTEN_TABLES),
+        )
+        journals = await conn.fetchval("SELECT count(*) FROM journals")
+        backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'PENDING'")
+        return {"bytes": int(sizes), "journals": int(journals), "backlog": int(backlog)}
+    finally:
+        await conn.close()
 
 
-def run_load(
-    args: argparse.Namespace, base: str, token: str, wallets: list[str]
-) -> tuple[list[float], int]:
-    per_process = max(1, args.concurrency // args.client_processes)
-    work = [(base, token, wallets, per_process, args.seconds)] * args.client_processes
-    with multiprocessing.get_context("spawn").Pool(args.client_processes) as pool:
-        results = pool.starmap(client_process, work)
-    latencies = [latency for result in results for latency in result[0]]
-    return latencies, sum(result[1] for result in results)
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL process on the machine (backends come and go; the pool keeps its own)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in {"postgres", "postmaster"}:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    found = [pid]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += process_tree(int(child))
+    except OSError:
+        pass
+    return found
+
+
+@dataclass(frozen=True)
+class Load:
+    p50_ms: float
+    p99_ms: float
+    statuses: dict[str, int]
+
+
+def run_wrk(args: argparse.Namespace, base: str, wallets: list[str], token: str) -> Load:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    script = WRK_SCRIPT % {
+        "wallets": ", ".join(f'"{wallet}"' for wallet in wallets),
+        "hot": wallets[0],
+        "mode": args.mode,
+        "run": uuid4().hex[:8],
+        "token": token,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
+    try:
+        output = subprocess.run(
+            [
+                wrk,
+                f"-t{args.wrk_threads}",
+                f"-c{args.connections}",
+                f"-d{args.seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                file.name,
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(file.name)
+    line = next(line for line in output.splitlines() if line.startswith("WRK "))
+    figures = json.loads(line[4:])
+    return Load(
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        statuses={str(status): int(n) for status, n in figures["statuses"].items()},
+    )
 
 
 def measure_floor(args: argparse.Namespace, url: str) -> dict[str, int]:
@@ -183,34 +325,6 @@ def measure_floor(args: argparse.Namespace, url: str) -> dict[str, int]:
     return {name: int(value or 0) for name, value in figures.items()}
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """CPU time used so far by the server process and its children (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pids = [pid, *_children(pid)]
-    for process in pids:
-        try:
-            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, IndexError):
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
-        for child in children:
-            found += [int(child), *_children(int(child))]
-    return found
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    index = min(len(sorted_values) - 1, int(fraction * len(sorted_values)))
-    return sorted_values[index]
-
-
 def main() -> None:
     args = parse_args()
     url = database_url(args)
@@ -218,31 +332,44 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
     server = start_server(url, args)
     try:
-        asyncio.run(wait_ready(base))
-        wallets = asyncio.run(create_wallets(base, token, args.wallets))
-        cpu_before = server_cpu_seconds(server.pid)
-        latencies, errors = run_load(args, base, token, wallets)
-        server_cpu = server_cpu_seconds(server.pid) - cpu_before
+        wait_ready(base)
+        wallets = asyncio.run(create_wallets(url, args.wallets))
+        before = asyncio.run(database_figures(url))
+        pg_pids, service_pids = postgres_pids(), process_tree(server.pid)
+        pg_before, service_before = cpu_seconds(pg_pids), cpu_seconds(service_pids)
+        started = time.perf_counter()
+        load = run_wrk(args, base, wallets, token)
+        elapsed = time.perf_counter() - started
+        pg_cpu = cpu_seconds(postgres_pids()) - pg_before
+        service_cpu = cpu_seconds(process_tree(server.pid)) - service_before
+        after = asyncio.run(database_figures(url))
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=60)
     floor = measure_floor(args, url)
 
-    latencies.sort()
-    tps = len(latencies) / args.seconds
+    posted = load.statuses.get("201", 0)
+    per = max(1, posted)
+    tps = posted / args.seconds
+    uniform, hot = floor.get("floor_uniform_tps", 0), floor.get("floor_hot_tps", 0)
+    reference = hot if args.mode == "hot" else uniform
     print(
-        f"transfers={len(latencies)} errors={errors} seconds={args.seconds:g} "
-        f"concurrency={args.concurrency} server_workers={args.workers} wallets={args.wallets}"
+        f"mode={args.mode} connections={args.connections} server_workers={args.workers} "
+        f"wallets={args.wallets} seconds={args.seconds} elapsed={elapsed:.1f}"
     )
     print(
-        f"transfers_per_s={tps:.0f} p50_ms={percentile(latencies, 0.50) * 1000:.1f} "
-        f"p99_ms={percentile(latencies, 0.99) * 1000:.1f} "
-        f"server_cpu_ms_per_transfer={server_cpu * 1000 / max(1, len(latencies)):.2f}"
+        f"transfers_per_s={tps:.0f} p50_ms={load.p50_ms:.1f} p99_ms={load.p99_ms:.1f} "
+        f"statuses={load.statuses}"
     )
-    uniform = floor.get("floor_uniform_tps", 0)
     print(
-        f"floor_uniform_tps={uniform} floor_hot_tps={floor.get('floor_hot_tps', 0)} "
-        f"ratio_to_floor={tps / uniform if uniform else float('nan'):.3f}"
+        f"postgres_cpu_ms_per_transfer={pg_cpu * 1000 / per:.3f} "
+        f"service_cpu_ms_per_transfer={service_cpu * 1000 / per:.3f} "
+        f"bytes_per_transfer={(after['bytes'] - before['bytes']) / per:.0f} "
+        f"outbox_backlog_at_end={after['backlog']}"
+    )
+    print(
+        f"floor_uniform_tps={uniform} floor_hot_tps={hot} "
+        f"ratio_to_floor={tps / reference if reference else float('nan'):.3f}"
     )
 
 
