@@ -101,10 +101,11 @@ def prepare(url: str, wallets: int) -> None:
 def run_batch(args: argparse.Namespace, pgbench: str, env: dict[str, str], batch: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
         file.write(SCRIPT.format(batch=batch, wallets=args.wallets))
+    command = [pgbench, "-n", "-M", "prepared", "-c", str(args.clients), "-j", "2"]
+    command += ["-T", str(args.seconds), "-f", file.name, args.database_url]
     try:
         output = subprocess.run(
-            [pgbench, "-n", "-M", "prepared", "-c", str(args.clients), "-j", "2"]
-            + ["-T", str(args.seconds), "-f", file.name, args.database_url],
+            command,
             env=env,
             capture_output=True,
             text=True,
