@@ -45,7 +45,7 @@ def test_envelope_is_a_cloudevent_with_sequence_and_trace() -> None:
         "source": "urn:test",
         "type": "wallet.deposit.completed",
         "subject": str(event.wallet_id),
-        "time": "2026-01-02T03:04:05+00:00",
+        "time": "2026-01-02T03:04:05.000000Z",
         "datacontenttype": "application/json",
         "dataschema": "urn:wallet:events:wallet.deposit.completed:v1",
         "sequence": 3,

@@ -6,7 +6,7 @@ import base64
 import binascii
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -52,7 +52,7 @@ def build_envelope(event: OutboxEvent, *, source: str) -> dict[str, Any]:
         "source": source,
         "type": event.event_type,
         "subject": str(event.wallet_id),
-        "time": event.created_at.isoformat(),
+        "time": rfc3339_utc(event.created_at),
         "datacontenttype": "application/json",
         "dataschema": data_schema(event.event_type),
         "sequence": event.sequence,
@@ -113,3 +113,9 @@ def decode_feed_cursor(cursor: str | None) -> FeedPosition:
     if version != "e1" or not (0 <= position.feed_xid < 2**63 and 0 <= position.outbox_id < 2**63):
         raise InvalidCursor()
     return position
+
+
+def rfc3339_utc(moment: datetime) -> str:
+    """The one timestamp form of every answer and event: UTC, microseconds, 'Z' (json_time in
+    the database writes the same)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
