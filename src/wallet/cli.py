@@ -57,6 +57,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    migrate: Annotated[
+        bool, typer.Option(help="Apply pending migrations first (off where a Job runs them).")
+    ] = True,
 ) -> None:
     """Migrate, then serve the API."""
     import uvicorn
@@ -67,7 +70,9 @@ def serve(
         # Embedded default: nobody runs a separate worker, so every server process runs the
         # worker's loops too (safe: their claims skip each other's rows).
         os.environ["WALLET_RUN_WORKER_IN_SERVER"] = "true"
-    apply_migrations(resolve_database_url(settings))
+    database_url = resolve_database_url(settings)
+    if migrate:
+        apply_migrations(database_url)
     if workers > 1:
         _prepare_multiprocess_metrics(Path(settings.data_dir) / "metrics")
     uvicorn.run(
@@ -122,6 +127,9 @@ def worker(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve /metrics on this port (default: none).")
     ] = None,
+    migrate: Annotated[
+        bool, typer.Option(help="Apply pending migrations first (off where a Job runs them).")
+    ] = True,
 ) -> None:
     """Run the background loops: outbox publisher, pruning, hold expiry. Stop with SIGTERM."""
     from prometheus_client import start_http_server
@@ -131,10 +139,11 @@ def worker(
     settings = get_settings()
     configure_logging(settings.log_level)
     database_url = resolve_database_url(settings)
-    apply_migrations(database_url)
+    if migrate:
+        apply_migrations(database_url)
     port = metrics_port if metrics_port is not None else settings.worker_metrics_port
     if port is not None:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=settings.worker_metrics_host)
     asyncio.run(run_worker(get_settings(), database_url=database_url))
 
 

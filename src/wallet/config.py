@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     )
     worker_max_backoff_seconds: float = 30.0
     worker_metrics_port: int | None = None
+    # 127.0.0.1 keeps metrics private on a shared host; a container sets 0.0.0.0 so that
+    # Prometheus can scrape the pod.
+    worker_metrics_host: str = "127.0.0.1"
     run_worker_in_server: bool = Field(
         default=False, description="Run the worker's loops inside `wallet serve` too."
     )
