@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from wallet.db.session import DbPool
 from wallet.errors import problem_response
+from wallet.observability import DATABASE_UP
 
 router = APIRouter(tags=["operations"])
 
@@ -33,12 +34,14 @@ async def readyz(pool: DbPool, request: Request) -> dict[str, object] | Response
         async with pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        DATABASE_UP.set(0)
         return problem_response(
             status_code=503,
             code="not_ready",
             title="Database unreachable",
             detail=type(exc).__name__,
         )
+    DATABASE_UP.set(1)
     probe = request.app.state.broker_probe
     broker = "disabled" if probe is None else await probe.state()
     return {"status": "ready", "checks": {"database": "ok", "broker": broker}}

@@ -9,7 +9,7 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uuid_utils import uuid7
@@ -32,6 +32,12 @@ TRANSFER_FAILURES = Counter(
     "transfer_failures_total",
     "Money movements refused, by journal type and reason code.",
     ["type", "reason"],
+)
+
+DATABASE_UP = Gauge(
+    "wallet_database_up",
+    "1 when the last readiness check reached the database, else 0.",
+    multiprocess_mode="livemin",
 )
 
 

@@ -113,11 +113,15 @@ async def record_failures(conn: Connection, failures: Sequence[FailedAttempt]) -
     )
 
 
-async def count_pending(conn: Connection) -> int:
-    count: int = await conn.fetchval(
-        "SELECT count(*) FROM outbox WHERE published_at IS NULL AND status = 'PENDING'"
+async def backlog(conn: Connection) -> tuple[int, float]:
+    """Pending events: how many, and the age in seconds of the oldest (0 when none)."""
+    row = await conn.fetchrow(
+        """SELECT count(*) AS pending,
+                  coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age
+           FROM outbox WHERE published_at IS NULL AND status = 'PENDING'"""
     )
-    return count
+    assert row is not None
+    return row["pending"], row["oldest_age"]
 
 
 async def feed_page(
