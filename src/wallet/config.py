@@ -90,8 +90,8 @@ class Settings(BaseSettings):
     hold_expiry_interval_seconds: float = Field(default=5.0, gt=0)
     hold_expiry_batch_size: int = Field(default=500, ge=1)
     log_level: str = "INFO"
-    # FastAPI's native OpenTelemetry spans and metrics, for a deployment that configures an
-    # OpenTelemetry SDK. Off by default: the per-request check alone costs ~5% of a request.
+    # Traces over OTLP/HTTP (wallet.tracing); also on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    # Off by default: FastAPI's per-request telemetry check alone costs ~5% of a request.
     otel_enabled: bool = False
 
     # Reconciliation (see docs/operations.md).

@@ -34,6 +34,7 @@ from wallet.outbox.metrics import (
     OUTBOX_PUBLISHED,
 )
 from wallet.outbox.repository import FailedAttempt
+from wallet.tracing import publish_span
 
 logger = logging.getLogger(__name__)
 
@@ -113,13 +114,17 @@ class OutboxPublisher:
             if outcome.broker_lost is not None:
                 return
             try:
-                body = encode_message(
-                    event, source=self._config.source, max_bytes=self._config.max_message_bytes
-                )
-                started = time.perf_counter()
-                await self._broker.publish(
-                    body, event=event, confirm_timeout=self._config.confirm_timeout_seconds
-                )
+                with publish_span(event) as traceparent:
+                    body = encode_message(
+                        event,
+                        source=self._config.source,
+                        max_bytes=self._config.max_message_bytes,
+                        traceparent=traceparent,
+                    )
+                    started = time.perf_counter()
+                    await self._broker.publish(
+                        body, event=event, confirm_timeout=self._config.confirm_timeout_seconds
+                    )
             except (EventNotPublishable, PublishRejected) as exc:
                 reason = "nack" if isinstance(exc, PublishRejected) else "unpublishable"
                 outcome.failures.append(self._failed(event, exc, reason))

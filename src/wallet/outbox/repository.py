@@ -23,6 +23,7 @@ def _event(row: Any) -> OutboxEvent:
         trace_id=row["trace_id"],
         created_at=row["created_at"],
         attempts=row["attempts"],
+        traceparent=row["traceparent"],
     )
 
 
@@ -59,7 +60,7 @@ WITH heads AS (
     WHERE later.due
 )
 SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
-       o.created_at, o.attempts
+       o.created_at, o.attempts, o.traceparent
 FROM outbox AS o JOIN claimed USING (id)
 ORDER BY o.wallet_id, o.sequence
 """
@@ -131,7 +132,7 @@ async def feed_page(
     rows = await conn.fetch(
         """
         SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
-               o.created_at, o.attempts, o.feed_xid::text AS feed_xid
+               o.created_at, o.attempts, o.traceparent, o.feed_xid::text AS feed_xid
         FROM outbox AS o
         WHERE (o.feed_xid, o.id) > ($1::text::xid8, $2::bigint)
           AND o.feed_xid < pg_snapshot_xmin(pg_current_snapshot())
