@@ -71,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # traceparent); metrics and logs stay with FastAPI's own switch.
         telemetry={
             "tracing": tracing,
+            # One span per request, not three: the dependency and endpoint spans add cost
+            # to every request and nothing a trace of this service needs.
+            "operation_spans": False,
             "metrics": settings.otel_enabled,
             "logs": settings.otel_enabled,
         },

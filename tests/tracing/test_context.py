@@ -7,10 +7,12 @@ import logging
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from tests.support import Api
 from wallet.outbox.core import OutboxEvent, build_envelope, stored_traceparent
+from wallet.tracing import _default_sampler
 from wallet.tracing.logs import TraceContextFilter
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -79,3 +81,14 @@ async def test_with_tracing_off_no_traceparent_is_made_up(api: Api) -> None:
     assert response.status_code == 200
     assert "traceparent" not in response.headers
     assert len(response.headers["x-trace-id"]) == 32  # generated as before
+
+
+def test_the_default_sampler_follows_the_caller_and_samples_a_tenth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    sampler = _default_sampler()
+    assert sampler is not None
+    assert "ParentBased" in sampler.get_description() and "0.1" in sampler.get_description()
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
+    assert _default_sampler() is None  # the SDK reads the standard variable itself
