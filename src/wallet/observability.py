@@ -75,7 +75,10 @@ class TraceAndMetricsMiddleware:
                 break
         traceparent = current_traceparent() if self.tracing else None
         trace_id = trace_id_from(incoming or traceparent)
-        scope.setdefault("state", {})["trace_id"] = trace_id
+        state = scope.setdefault("state", {})
+        state["trace_id"] = trace_id
+        # For the posting path to store with the outbox row (outbox.traceparent).
+        state["traceparent"] = traceparent
         extra_headers = [(b"x-trace-id", trace_id.encode())]
         if traceparent is not None:
             extra_headers.append((b"traceparent", traceparent.encode()))
@@ -120,3 +123,13 @@ async def current_trace_id(request: Request) -> str:
 
 
 TraceId = Annotated[str, Depends(current_trace_id)]
+
+
+async def request_traceparent(request: Request) -> str | None:
+    """The request's server span as a W3C traceparent; None with tracing off."""
+    traceparent: str | None = getattr(request.state, "traceparent", None)
+    return traceparent
+
+
+Traceparent = Annotated[str | None, Depends(request_traceparent)]
+"""What a posting should store in ``outbox.traceparent`` (the SQL functions do not yet)."""
