@@ -29,6 +29,8 @@ from wallet.pii import PiiCipher
 from wallet.ratelimit import RateLimitMiddleware, RateLimits
 from wallet.reconciliation import endpoints as reconciliation_endpoints
 from wallet.refunds import endpoints as refund_endpoints
+from wallet.tracing import configure_tracing, flush_tracing
+from wallet.tracing.batcher import TracedPostingBatcher
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
 from wallet.workers.process import in_background
@@ -39,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.database_url is None:
         raise RuntimeError("WALLET_DATABASE_URL must be resolved before the app starts")
     database_url = settings.database_url
+    tracing = configure_tracing(settings)
+    batcher_class = TracedPostingBatcher if tracing else PostingBatcher
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Never run against functions older than this code (StaleDatabase says what to do).
         async with app.state.pool.acquire() as conn:
             await check_modules_current(conn)
-        app.state.posting_batcher = PostingBatcher(
+        app.state.posting_batcher = batcher_class(
             app.state.pool,
             max_batch=settings.posting_batch_max,
             max_in_flight=settings.posting_batches_in_flight,
@@ -64,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
         finally:
             await app.state.pool.close()
+            flush_tracing()
 
     app = FastAPI(
         title="wallet-service",
@@ -72,8 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         # The RBAC matrix (auth.rbac) guards every route, including ones added later.
         dependencies=[Depends(authorize_route)],
+        # FastAPI's native telemetry makes the request's server span (continuing the caller's
+        # traceparent); metrics and logs stay with FastAPI's own switch.
         telemetry={
-            "tracing": settings.otel_enabled,
+            "tracing": tracing,
+            # One span per request, not three: the dependency and endpoint spans add cost
+            # to every request and nothing a trace of this service needs.
+            "operation_spans": False,
             "metrics": settings.otel_enabled,
             "logs": settings.otel_enabled,
         },
@@ -91,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RateLimitMiddleware, limits=app.state.rate_limits, max_body_bytes=settings.max_body_bytes
     )
-    app.add_middleware(TraceAndMetricsMiddleware)
+    app.add_middleware(TraceAndMetricsMiddleware, tracing=tracing)
     if settings.trusted_proxies:
         # Outermost, so limits, audit and logs all see the client the proxy vouches for.
         # Without trusted proxies no forwarded header is read (the server is started with

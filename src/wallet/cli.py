@@ -65,6 +65,9 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Server processes (default: one per CPU).")
     ] = None,
+    migrate: Annotated[
+        bool, typer.Option(help="Apply pending migrations first (off where a Job runs them).")
+    ] = True,
 ) -> None:
     """Migrate, then serve the API."""
     # One process per CPU by default: a process's event loop uses one core at most, and the
@@ -86,7 +89,8 @@ def serve(
     # exception it unwinds through the finally below instead.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        apply_migrations(resolve_database_url(settings))
+        if migrate:
+            apply_migrations(resolve_database_url(settings))
         if workers > 1:
             _prepare_multiprocess_metrics(Path(settings.data_dir) / "metrics")
         uvicorn.run(
@@ -150,6 +154,9 @@ def worker(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve /metrics on this port (default: none).")
     ] = None,
+    migrate: Annotated[
+        bool, typer.Option(help="Apply pending migrations first (off where a Job runs them).")
+    ] = True,
 ) -> None:
     """Run the background loops: outbox publisher, pruning, hold expiry. Stop with SIGTERM."""
     from prometheus_client import start_http_server
@@ -159,10 +166,12 @@ def worker(
     settings = get_settings()
     configure_logging(settings.log_level)
     database_url = resolve_database_url(settings)
+    if migrate:
+        apply_migrations(database_url)
     asyncio.run(_refuse_stale_database(database_url))
     port = metrics_port if metrics_port is not None else settings.worker_metrics_port
     if port is not None:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=settings.worker_metrics_host)
     asyncio.run(run_worker(get_settings(), database_url=database_url))
 
 

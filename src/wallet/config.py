@@ -103,8 +103,8 @@ class Settings(BaseSettings):
     hold_expiry_interval_seconds: float = Field(default=5.0, gt=0)
     hold_expiry_batch_size: int = Field(default=500, ge=1)
     log_level: str = "INFO"
-    # FastAPI's native OpenTelemetry spans and metrics, for a deployment that configures an
-    # OpenTelemetry SDK. Off by default: the per-request check alone costs ~5% of a request.
+    # Traces over OTLP/HTTP (wallet.tracing); also on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    # Off by default: FastAPI's per-request telemetry check alone costs ~5% of a request.
     otel_enabled: bool = False
 
     # Reconciliation (see docs/operations.md).
@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     )
     worker_max_backoff_seconds: float = 30.0
     worker_metrics_port: int | None = None
+    # 127.0.0.1 keeps metrics private on a shared host; a container sets 0.0.0.0 so that
+    # Prometheus can scrape the pod.
+    worker_metrics_host: str = "127.0.0.1"
     run_worker_in_server: bool = Field(
         default=False, description="Run the worker's loops inside `wallet serve` too."
     )

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from wallet.db.modules import StaleDatabase, check_modules_current
 from wallet.db.session import DbPool
 from wallet.errors import DatabaseUnavailable, problem_for, problem_response
+from wallet.observability import DATABASE_UP
 
 router = APIRouter(tags=["operations"])
 
@@ -40,7 +41,9 @@ async def readyz(pool: DbPool, request: Request) -> dict[str, object] | Response
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         # Any failure means "send no traffic here"; the pool reconnects by itself, so the
         # next probe after the database is back answers 200.
+        DATABASE_UP.set(0)
         return problem_for(DatabaseUnavailable(f"readiness: {type(exc).__name__}"))
+    DATABASE_UP.set(1)
     probe = request.app.state.broker_probe
     broker = "disabled" if probe is None else await probe.state()
     return {"status": "ready", "checks": {"database": "ok", "broker": broker}}

@@ -9,10 +9,12 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uuid_utils import uuid7
+
+from wallet.tracing import current_traceparent
 
 TRACE_HEADER = "x-trace-id"
 _TRACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -34,6 +36,12 @@ TRANSFER_FAILURES = Counter(
     ["type", "reason"],
 )
 
+DATABASE_UP = Gauge(
+    "wallet_database_up",
+    "1 when the last readiness check reached the database, else 0.",
+    multiprocess_mode="livemin",
+)
+
 
 def trace_id_from(header_value: str | None) -> str:
     """The caller's trace id when it is well formed, otherwise a fresh one."""
@@ -45,11 +53,16 @@ def trace_id_from(header_value: str | None) -> str:
 class TraceAndMetricsMiddleware:
     """Accepts or generates ``X-Trace-Id``, echoes it, and times every request.
 
+    With tracing on, it runs inside the request's server span: the response also carries that
+    span's ``traceparent``, and a request without ``X-Trace-Id`` takes the traceparent as its
+    trace id, so the records it writes (journal, outbox row) name the span that wrote them.
+
     Plain ASGI rather than BaseHTTPMiddleware: it sits on every request of the money path.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, tracing: bool = False) -> None:
         self.app = app
+        self.tracing = tracing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,9 +73,15 @@ class TraceAndMetricsMiddleware:
             if name == b"x-trace-id":
                 incoming = value.decode("latin-1")
                 break
-        trace_id = trace_id_from(incoming)
-        scope.setdefault("state", {})["trace_id"] = trace_id
-        encoded_trace = trace_id.encode()
+        traceparent = current_traceparent() if self.tracing else None
+        trace_id = trace_id_from(incoming or traceparent)
+        state = scope.setdefault("state", {})
+        state["trace_id"] = trace_id
+        # For the posting path to store with the outbox row (outbox.traceparent).
+        state["traceparent"] = traceparent
+        extra_headers = [(b"x-trace-id", trace_id.encode())]
+        if traceparent is not None:
+            extra_headers.append((b"traceparent", traceparent.encode()))
         started = time.perf_counter()
         status = 500
 
@@ -70,7 +89,7 @@ class TraceAndMetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-trace-id", encoded_trace)]
+                message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
         try:
@@ -104,3 +123,13 @@ async def current_trace_id(request: Request) -> str:
 
 
 TraceId = Annotated[str, Depends(current_trace_id)]
+
+
+async def request_traceparent(request: Request) -> str | None:
+    """The request's server span as a W3C traceparent; None with tracing off."""
+    traceparent: str | None = getattr(request.state, "traceparent", None)
+    return traceparent
+
+
+Traceparent = Annotated[str | None, Depends(request_traceparent)]
+"""What a posting stores in ``outbox.traceparent``, so its events join the request's trace."""

@@ -111,6 +111,15 @@ async def expire_due(conn: Connection, *, batch_size: int, trace_id: str) -> int
     return expired
 
 
+async def oldest_due_age_seconds(conn: Connection) -> float:
+    """Seconds since the earliest deadline of a hold still HELD past it (0: none is due)."""
+    age: float = await conn.fetchval(
+        """SELECT coalesce(extract(epoch FROM now() - min(expires_at)), 0)::float8
+           FROM holds WHERE status = 'HELD' AND expires_at <= now()"""
+    )
+    return age
+
+
 async def find_hold(conn: Connection, *, hold_id: UUID, owner_scope: str | None) -> str | None:
     """The hold as JSON text, if the owner scope (None: any) may see it."""
     body: str | None = await conn.fetchval(

@@ -6,6 +6,7 @@ from uuid_utils import uuid7
 
 from wallet.db.pool import Pool
 from wallet.holds import repository
+from wallet.holds.metrics import HOLD_EXPIRY_LAG
 
 
 async def expire_due_holds(pool: Pool, *, batch_size: int = 500) -> int:
@@ -18,6 +19,9 @@ async def expire_due_holds(pool: Pool, *, batch_size: int = 500) -> int:
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    # Measured before sweeping: how far behind the sweeps are, not what one sweep leaves.
+    async with pool.acquire() as conn:
+        HOLD_EXPIRY_LAG.set(await repository.oldest_due_age_seconds(conn))
     total = 0
     while True:
         async with pool.acquire() as conn:

@@ -82,6 +82,7 @@ class PostingContext:
     trace_id: str
     required_owner: str | None = None
     client_address: str | None = None  # for the audit trail
+    traceparent: str | None = None  # W3C trace context, carried into the events
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ def posting_record(posting: Posting) -> dict[str, Any]:
         "legs": [leg_record(leg) for leg in posting.legs],
         "client_address": context.client_address,
         "audit_refusal": True,
+        "traceparent": context.traceparent,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import random
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,8 @@ CONTENT_TYPE = "application/cloudevents+json"
 # Bumped when a data layout changes incompatibly; consumers branch on `dataschema`.
 DATA_VERSION = 1
 MAX_ROUTING_KEY_BYTES = 255  # AMQP short string
+# W3C trace context, version 00: trace id and parent id must not be all zeros.
+_TRACEPARENT = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
 class EventNotPublishable(Exception):
@@ -38,15 +41,35 @@ class OutboxEvent:
     trace_id: str
     created_at: datetime
     attempts: int = 0
+    # The W3C trace context of the request that wrote the row, when it was traced.
+    traceparent: str | None = None
 
 
 def data_schema(event_type: str) -> str:
     return f"urn:wallet:events:{event_type}:v{DATA_VERSION}"
 
 
-def build_envelope(event: OutboxEvent, *, source: str) -> dict[str, Any]:
-    """The event as a CloudEvents 1.0 structured-mode JSON object."""
-    return {
+def stored_traceparent(event: OutboxEvent) -> str | None:
+    """The trace context the event continues: its own column, else a trace id that is one.
+
+    A traced request without ``X-Trace-Id`` takes its traceparent as its trace id, so the
+    trace survives in ``trace_id`` until the posting writes the ``traceparent`` column too.
+    """
+    for candidate in (event.traceparent, event.trace_id):
+        if candidate and _TRACEPARENT.match(candidate):
+            return candidate
+    return None
+
+
+def build_envelope(
+    event: OutboxEvent, *, source: str, traceparent: str | None = None
+) -> dict[str, Any]:
+    """The event as a CloudEvents 1.0 structured-mode JSON object.
+
+    ``traceparent`` is the distributed-tracing extension: the consumer's span joins the trace
+    that wrote the event. The feed passes the stored context, the publisher its own span's.
+    """
+    envelope = {
         "specversion": SPEC_VERSION,
         "id": str(event.event_id),
         "source": source,
@@ -59,15 +82,20 @@ def build_envelope(event: OutboxEvent, *, source: str) -> dict[str, Any]:
         "traceid": event.trace_id,
         "data": event.payload,
     }
+    if traceparent is not None:
+        envelope["traceparent"] = traceparent
+    return envelope
 
 
-def encode_message(event: OutboxEvent, *, source: str, max_bytes: int) -> bytes:
+def encode_message(
+    event: OutboxEvent, *, source: str, max_bytes: int, traceparent: str | None = None
+) -> bytes:
     """The message body; refuses what the broker would refuse, so it can be dead-lettered."""
     if not event.event_type or len(event.event_type.encode()) > MAX_ROUTING_KEY_BYTES:
         raise EventNotPublishable(
             f"event type must be 1-{MAX_ROUTING_KEY_BYTES} bytes to serve as a routing key"
         )
-    body = orjson.dumps(build_envelope(event, source=source))
+    body = orjson.dumps(build_envelope(event, source=source, traceparent=traceparent))
     if len(body) > max_bytes:
         raise EventNotPublishable(f"message of {len(body)} bytes exceeds {max_bytes}")
     return body

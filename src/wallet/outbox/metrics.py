@@ -9,6 +9,11 @@ OUTBOX_BACKLOG = Gauge(
     "Outbox events not yet published (pending, including those waiting to retry).",
     multiprocess_mode="livemax",
 )
+OUTBOX_OLDEST_PENDING_AGE = Gauge(
+    "wallet_outbox_oldest_pending_age_seconds",
+    "Age of the oldest outbox event not yet published (0 when none is pending).",
+    multiprocess_mode="livemax",
+)
 OUTBOX_PUBLISHED = Counter("wallet_outbox_published_total", "Events the broker confirmed.")
 OUTBOX_PUBLISH_LATENCY = Histogram(
     "wallet_outbox_publish_seconds",

@@ -34,6 +34,7 @@ from wallet.outbox.metrics import (
     OUTBOX_PUBLISHED,
 )
 from wallet.outbox.repository import FailedAttempt
+from wallet.tracing import publish_span
 
 logger = logging.getLogger(__name__)
 
@@ -124,9 +125,15 @@ class OutboxPublisher:
         sendable: list[tuple[int, OutboxEvent, bytes]] = []
         for index, event in enumerate(wave):
             try:
-                body = encode_message(
-                    event, source=self._config.source, max_bytes=self._config.max_message_bytes
-                )
+                # The span covers the message's making: its traceparent goes in the message;
+                # the wave's confirms arrive together afterwards.
+                with publish_span(event) as traceparent:
+                    body = encode_message(
+                        event,
+                        source=self._config.source,
+                        max_bytes=self._config.max_message_bytes,
+                        traceparent=traceparent,
+                    )
             except EventNotPublishable as exc:
                 outcome.failures.append(self._failed(event, exc, "unpublishable"))
                 continue

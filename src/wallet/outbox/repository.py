@@ -25,6 +25,7 @@ def _event(row: Any) -> OutboxEvent:
         trace_id=row["trace_id"],
         created_at=row["created_at"],
         attempts=row["attempts"],
+        traceparent=row["traceparent"],
     )
 
 
@@ -65,7 +66,7 @@ WITH heads AS (
     WHERE later.due
 )
 SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, (o.payload)::text AS data,
-       o.trace_id, o.created_at, o.attempts
+       o.trace_id, o.created_at, o.attempts, o.traceparent
 FROM outbox_documents AS o JOIN claimed USING (id)
 ORDER BY o.wallet_id, o.sequence
 """
@@ -132,11 +133,15 @@ async def record_failures(conn: Connection, failures: Sequence[FailedAttempt]) -
     )
 
 
-async def count_pending(conn: Connection) -> int:
-    count: int = await conn.fetchval(
-        "SELECT count(*) FROM outbox WHERE published_at IS NULL AND status = 'PENDING'"
+async def backlog(conn: Connection) -> tuple[int, float]:
+    """Pending events: how many, and the age in seconds of the oldest (0 when none)."""
+    row = await conn.fetchrow(
+        """SELECT count(*) AS pending,
+                  coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age
+           FROM outbox WHERE published_at IS NULL AND status = 'PENDING'"""
     )
-    return count
+    assert row is not None
+    return row["pending"], row["oldest_age"]
 
 
 async def feed_page(
@@ -146,7 +151,7 @@ async def feed_page(
     rows = await conn.fetch(
         """
         SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
-               o.created_at, o.attempts, o.feed_xid::text AS feed_xid
+               o.created_at, o.attempts, o.traceparent, o.feed_xid::text AS feed_xid
         FROM outbox_documents AS o
         WHERE (o.feed_xid, o.id) > ($1::text::xid8, $2::bigint)
           AND o.feed_xid < pg_snapshot_xmin(pg_current_snapshot())

@@ -9,7 +9,12 @@ from uuid import UUID
 
 from wallet.db.pool import Connection
 from wallet.outbox import repository
-from wallet.outbox.core import build_envelope, decode_feed_cursor, encode_feed_cursor
+from wallet.outbox.core import (
+    build_envelope,
+    decode_feed_cursor,
+    encode_feed_cursor,
+    stored_traceparent,
+)
 
 
 async def events_page(
@@ -18,7 +23,10 @@ async def events_page(
     """A page of the feed: CloudEvents after the cursor, oldest first."""
     position = decode_feed_cursor(after)
     rows = await repository.feed_page(conn, after=position, limit=limit)
-    items = [build_envelope(event, source=source) for event, _ in rows]
+    items = [
+        build_envelope(event, source=source, traceparent=stored_traceparent(event))
+        for event, _ in rows
+    ]
     next_cursor = encode_feed_cursor(rows[-1][1]) if rows else after or None
     return {"items": items, "next_cursor": next_cursor}
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from wallet.db.pool import Pool, transaction
 from wallet.outbox import repository
-from wallet.outbox.metrics import OUTBOX_BACKLOG
+from wallet.outbox.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_PENDING_AGE
 
 
 async def refresh_backlog(pool: Pool) -> None:
     async with pool.acquire() as conn:
-        OUTBOX_BACKLOG.set(await repository.count_pending(conn))
+        pending, oldest_age = await repository.backlog(conn)
+    OUTBOX_BACKLOG.set(pending)
+    OUTBOX_OLDEST_PENDING_AGE.set(oldest_age)
 
 
 async def prune_published(pool: Pool, *, retention_hours: float, batch_size: int) -> int:

@@ -31,7 +31,7 @@ from wallet.ledger.batcher import PostingBatcher
 from wallet.ledger.core import PostingContext, request_fingerprint
 from wallet.ledger.responses import transaction_response
 from wallet.ledger.schemas import TransactionOut
-from wallet.observability import TraceId
+from wallet.observability import TraceId, Traceparent
 from wallet.transfers import service
 from wallet.transfers.schemas import MovementRequest, TransferRequest
 
@@ -60,6 +60,7 @@ class MoneyRequestParts:
     ledger: PostingBatcher
     key: str
     trace_id: str
+    traceparent: str | None
 
     def context(self, caller: Principal, body: MovementRequest) -> PostingContext:
         """Who is asking, under which key, for exactly what."""
@@ -75,14 +76,17 @@ class MoneyRequestParts:
             trace_id=self.trace_id,
             required_owner=caller.owner_scope,
             client_address=client_address_of(self.request),
+            traceparent=self.traceparent,
         )
 
 
 async def money_request_parts(
-    request: Request, key: IdempotencyKey, trace_id: TraceId
+    request: Request, key: IdempotencyKey, trace_id: TraceId, traceparent: Traceparent
 ) -> MoneyRequestParts:
     batcher: PostingBatcher = request.app.state.posting_batcher
-    return MoneyRequestParts(request=request, ledger=batcher, key=key, trace_id=trace_id)
+    return MoneyRequestParts(
+        request=request, ledger=batcher, key=key, trace_id=trace_id, traceparent=traceparent
+    )
 
 
 MoneyRequest = Annotated[MoneyRequestParts, Depends(money_request_parts)]

@@ -23,6 +23,7 @@ from wallet.outbox import tasks as outbox_tasks
 from wallet.outbox.broker import Broker
 from wallet.outbox.publisher import OutboxPublisher, PublisherConfig
 from wallet.reconciliation.tasks import run_scheduled_reconciliation
+from wallet.tracing import background_work, configure_tracing, flush_tracing
 from wallet.workers.runner import PeriodicTask, run_periodic
 
 logger = logging.getLogger(__name__)
@@ -111,11 +112,12 @@ class Worker:
 
     async def run(self) -> None:
         try:
-            await run_periodic(
-                self.tasks,
-                stop=self.stop,
-                max_backoff_seconds=self._settings.worker_max_backoff_seconds,
-            )
+            with background_work():
+                await run_periodic(
+                    self.tasks,
+                    stop=self.stop,
+                    max_backoff_seconds=self._settings.worker_max_backoff_seconds,
+                )
         finally:
             if self._broker is not None:
                 await self._broker.close()
@@ -138,6 +140,7 @@ async def in_background(pool: Pool, settings: Settings) -> AsyncIterator[Worker]
 
 async def run_worker(settings: Settings, *, database_url: str) -> None:
     """The ``wallet worker`` process: run until SIGTERM or SIGINT, then stop cleanly."""
+    configure_tracing(settings)
     pool = await create_pool(database_url, min_size=1, max_size=4)
     try:
         worker = Worker(pool=pool, settings=settings)
@@ -152,6 +155,7 @@ async def run_worker(settings: Settings, *, database_url: str) -> None:
             logger.warning("worker tasks did not stop in time; cancelled")
     finally:
         await pool.close()
+        flush_tracing()
 
 
 def _request_stop(worker: Worker, signum: signal.Signals) -> None:

@@ -189,6 +189,7 @@ DECLARE
     en_held_after bigint[] := '{}'; en_prev bytea[] := '{}'; en_hash bytea[] := '{}';
     ev_type text[] := '{}'; ev_wallet uuid[] := '{}'; ev_sequence bigint[] := '{}';
     ev_journal uuid[] := '{}'; ev_trace text[] := '{}'; ev_feed xid8[] := '{}';
+    ev_traceparent text[] := '{}';
     key_caller text[] := '{}'; key_key text[] := '{}'; key_fingerprint text[] := '{}';
     key_journal uuid[] := '{}';
     journals_count integer := 0;
@@ -481,6 +482,7 @@ BEGIN
                 ev_journal[events_count] := j.id;
                 ev_trace[events_count] := p.trace_id;
                 ev_feed[events_count] := w_feed[this_slot];
+                ev_traceparent[events_count] := p.traceparent;
             END IF;
         END LOOP;
 
@@ -523,9 +525,10 @@ BEGIN
     END IF;
     IF events_count > 0 THEN
         INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, trace_id,
-                            feed_xid, created_at)
+                            feed_xid, traceparent, created_at)
         SELECT uuid_v7(), u.*, created
-        FROM unnest(ev_type, ev_wallet, ev_sequence, ev_journal, ev_trace, ev_feed) AS u;
+        FROM unnest(ev_type, ev_wallet, ev_sequence, ev_journal, ev_trace, ev_feed,
+                    ev_traceparent) AS u;
     END IF;
     IF keys_count > 0 THEN
         INSERT INTO idempotency_keys (caller, key, fingerprint, journal_id, status_code)

@@ -35,7 +35,8 @@ SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.journal_id, o.
                          'available', e.balance_after - e.held_after, 'version', o.sequence),
                      'transaction', transaction_for_wallet(d.body::jsonb, o.wallet_id))
                  || coalesce(o.payload, '{}')
-       END AS payload
+       END AS payload,
+       o.traceparent
 FROM outbox o
 LEFT JOIN wallets w ON w.id = o.wallet_id
 LEFT JOIN entries e ON e.wallet_id = o.wallet_id AND e.journal_id = o.journal_id
