@@ -22,23 +22,26 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-# One pgbench transaction: a batch of :batch transfers of 1 between random bench wallets.
+# One pgbench transaction: a batch of :batch transfers of 1 between random bench wallets
+# (picked by index: the harness must cost little next to the engine).
 SCRIPT = """
 \\set batch {batch}
 SELECT count(*) FROM ledger_post(ARRAY(
     SELECT jsonb_populate_record(NULL::ledger_posting, jsonb_build_object(
         'caller', 'pgbench', 'idempotency_key', gen_random_uuid()::text, 'fingerprint', 'f',
         'journal_id', uuid_v7(), 'journal_type', 'TRANSFER',
-        'event_type', 'wallet.transfer.completed', 'wallet_id', s.id, 'amount', 1,
+        'event_type', 'wallet.transfer.completed', 'wallet_id', pair.source, 'amount', 1,
         'trace_id', 'pgbench', 'audit_refusal', true,
         'legs', jsonb_build_array(
-            jsonb_build_object('wallet_id', s.id, 'amount', -1, 'held_delta', 0),
-            jsonb_build_object('wallet_id', d.id, 'amount', 1, 'held_delta', 0))))
-    FROM generate_series(1, :batch) AS n
-    CROSS JOIN LATERAL (SELECT 1 + floor(random() * {wallets})::int AS a,
-                               1 + floor(random() * ({wallets} - 1))::int AS b) AS pick
-    JOIN bench_wallets s ON s.n = pick.a
-    JOIN bench_wallets d ON d.n = 1 + (pick.a + pick.b - 1) % {wallets}));
+            jsonb_build_object('wallet_id', pair.source, 'amount', -1, 'held_delta', 0),
+            jsonb_build_object('wallet_id', pair.target, 'amount', 1, 'held_delta', 0))))
+    FROM (SELECT (SELECT id FROM bench_wallets WHERE n = pick.a) AS source,
+                 (SELECT id FROM bench_wallets WHERE n = 1 + (pick.a + pick.b - 1) % {wallets})
+                     AS target
+          FROM generate_series(1, :batch) AS g
+          CROSS JOIN LATERAL (SELECT 1 + floor(random() * {wallets})::int AS a,
+                                     1 + floor(random() * ({wallets} - 1))::int AS b
+                              WHERE g IS NOT NULL) AS pick) AS pair));
 """
 
 
@@ -81,7 +84,7 @@ def prepare(url: str, wallets: int) -> None:
         conn.execute("ALTER TABLE bench_wallets ADD PRIMARY KEY (n)")
         conn.execute(
             """INSERT INTO wallets (id, owner_id, currency, balance)
-               SELECT id, 'pgbench-' || n, 'USD', 0 FROM bench_wallets"""
+               SELECT id, 'pgbench-' || id, 'USD', 0 FROM bench_wallets"""
         )
         conn.execute(
             """SELECT count(*) FROM ledger_post(ARRAY(

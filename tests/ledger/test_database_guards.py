@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
@@ -91,3 +91,33 @@ async def test_a_user_wallet_cannot_go_below_zero_available(
     wallet_id = await api.funded_wallet(owner, 100)
     with pytest.raises(asyncpg.CheckViolationError):
         await db.execute("UPDATE wallets SET balance = -1 WHERE id = $1", wallet_id)
+
+
+async def test_an_entry_naming_a_missing_journal_or_wallet_is_refused(
+    api: Api, db: asyncpg.Connection[Any], owner: str
+) -> None:
+    """The references are checked per statement (no foreign keys on the ledger's rows)."""
+    wallet_id = await api.funded_wallet(owner, 100)
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="missing journal"):
+        await db.execute(
+            """INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
+                                    balance_after, held_before, held_after)
+               VALUES ($1, $2, 'USD', 0, 100, 100, 0, 0)""",
+            uuid4(),
+            wallet_id,
+        )
+    journal_id = uuid4()
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="missing wallet"):
+        await db.execute(
+            """WITH journal AS (
+                   INSERT INTO journals (id, type, wallet_id, amount, currency, trace_id)
+                   VALUES ($1, 'DEPOSIT', $2, 0, 'USD', 't'))
+               INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
+                                    balance_after, held_before, held_after)
+               VALUES ($1, $3, 'USD', 0, 0, 0, 0, 0)""",
+            journal_id,
+            wallet_id,
+            uuid4(),
+        )
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="has ledger entries"):
+        await db.execute("DELETE FROM wallets WHERE id = $1", UUID(wallet_id))

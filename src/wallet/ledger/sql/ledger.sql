@@ -19,23 +19,39 @@ CREATE OR REPLACE TRIGGER journals_no_truncate BEFORE TRUNCATE ON journals
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
 -- ---------------------------------------------------------------------------------------------
--- Double-entry, per statement, for every writer (not only the engine): the journals a
--- statement gave entries to sum to zero per currency, and every journal it inserted has
--- entries. A journal and its entries are therefore written in one statement (the engine
--- writes them as one INSERT with a data-modifying CTE; AFTER triggers fire once it is done).
+-- Double-entry and references, per statement, for every writer (not only the engine): the
+-- journals a statement gave entries to sum to zero per currency, every journal it inserted has
+-- entries, and every journal, wallet and related journal named exists. A journal and its
+-- entries are therefore written in one statement (the engine writes them as one INSERT with a
+-- data-modifying CTE; AFTER triggers fire once it is done). Each check walks the statement's
+-- own rows and probes an index per row (LATERAL ... LIMIT 1 keeps the planner from hashing a
+-- whole table), so its cost follows the batch, not the ledger.
 CREATE OR REPLACE FUNCTION entries_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
 BEGIN
-    SELECT e.journal_id, e.currency INTO bad
-    FROM entries e
-    WHERE e.journal_id IN (SELECT DISTINCT journal_id FROM new_entries)
-    GROUP BY e.journal_id, e.currency
-    HAVING sum(e.amount) <> 0
+    SELECT written.journal_id, unbalanced.currency INTO bad
+    FROM (SELECT DISTINCT journal_id FROM new_entries) AS written
+    CROSS JOIN LATERAL (
+        SELECT e.currency FROM entries e WHERE e.journal_id = written.journal_id
+        GROUP BY e.currency HAVING sum(e.amount) <> 0 LIMIT 1) AS unbalanced
     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'journal % does not balance in %', bad.journal_id, bad.currency
             USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT n.journal_id, n.wallet_id, journal.found AS has_journal INTO bad
+    FROM new_entries n
+    LEFT JOIN LATERAL (SELECT true AS found FROM journals j WHERE j.id = n.journal_id LIMIT 1)
+         AS journal ON true
+    LEFT JOIN LATERAL (SELECT true AS found FROM wallets w WHERE w.id = n.wallet_id LIMIT 1)
+         AS wallet ON true
+    WHERE journal.found IS NULL OR wallet.found IS NULL
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'entry of journal % names a missing %', bad.journal_id,
+              CASE WHEN bad.has_journal THEN 'wallet ' || bad.wallet_id ELSE 'journal' END
+            USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN NULL;
 END $$;
@@ -45,19 +61,44 @@ CREATE OR REPLACE TRIGGER entries_balanced AFTER INSERT ON entries
 
 CREATE OR REPLACE FUNCTION journals_check_entries() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    empty uuid;
+    bad record;
 BEGIN
-    SELECT j.id INTO empty FROM new_journals j
-    WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.journal_id = j.id)
+    SELECT j.id, entry.found AS has_entries, wallet.found AS has_wallet INTO bad
+    FROM new_journals j
+    LEFT JOIN LATERAL (SELECT true AS found FROM entries e WHERE e.journal_id = j.id LIMIT 1)
+         AS entry ON true
+    LEFT JOIN LATERAL (SELECT true AS found FROM wallets w WHERE w.id = j.wallet_id LIMIT 1)
+         AS wallet ON true
+    LEFT JOIN LATERAL (SELECT true AS found FROM journals r WHERE r.id = j.related_journal_id
+                       LIMIT 1) AS related ON true
+    WHERE entry.found IS NULL OR wallet.found IS NULL
+       OR (j.related_journal_id IS NOT NULL AND related.found IS NULL)
     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'journal % has no entries', empty USING ERRCODE = 'check_violation';
+    IF FOUND AND bad.has_entries IS NULL THEN
+        RAISE EXCEPTION 'journal % has no entries', bad.id USING ERRCODE = 'check_violation';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'journal % names a missing %', bad.id,
+              CASE WHEN bad.has_wallet IS NULL THEN 'wallet' ELSE 'related journal' END
+            USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN NULL;
 END $$;
 CREATE OR REPLACE TRIGGER journals_have_entries AFTER INSERT ON journals
     REFERENCING NEW TABLE AS new_journals
     FOR EACH STATEMENT EXECUTE FUNCTION journals_check_entries();
+
+-- A wallet with history is never deleted (its entries would name nothing). Deletes are rare:
+-- a row trigger is fine here.
+CREATE OR REPLACE FUNCTION wallets_keep_history() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM entries WHERE wallet_id = OLD.id) THEN
+        RAISE EXCEPTION 'wallet % has ledger entries', OLD.id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN OLD;
+END $$;
+CREATE OR REPLACE TRIGGER wallets_keep_history BEFORE DELETE ON wallets
+    FOR EACH ROW EXECUTE FUNCTION wallets_keep_history();
 
 -- ---------------------------------------------------------------------------------------------
 -- System wallets: the books' own accounts per kind and currency. Each is spread over
@@ -150,8 +191,9 @@ END $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- The engine. p_postings in order; one result per posting, in the same order.
+-- No JIT inside: its statements are short, and compiling them cost more than running them.
 CREATE OR REPLACE FUNCTION ledger_post(p_postings ledger_posting[])
-RETURNS SETOF ledger_result LANGUAGE plpgsql AS $$
+RETURNS SETOF ledger_result LANGUAGE plpgsql SET jit = off AS $$
 DECLARE
     n             integer := coalesce(cardinality(p_postings), 0);
     created       timestamptz := now();
@@ -177,6 +219,10 @@ DECLARE
     pair_kinds    text[];
     pair_currencies text[];
     entry_ids     bigint[];
+    entry_sequence text;
+    addressed_slots integer[];  -- per posting: the slot of the wallet it addresses
+    leg_slots     integer[];    -- per leg of the new postings, in order: its wallet's slot
+    leg_count     integer := 0;
     -- rows to write, column by column
     jr_id uuid[] := '{}'; jr_type text[] := '{}'; jr_wallet uuid[] := '{}';
     jr_amount bigint[] := '{}'; jr_currency text[] := '{}'; jr_reference text[] := '{}';
@@ -248,8 +294,10 @@ BEGIN
                    CASE WHEN prior.fingerprint = x.fingerprint THEN prior.response_body END AS body
             FROM unnest(p_postings) WITH ORDINALITY AS x
             JOIN unnest(decision) WITH ORDINALITY AS o(outcome, n) ON o.n = x.ordinality
-            LEFT JOIN idempotency_keys prior
-                   ON o.outcome = 'new' AND prior.caller = x.caller AND prior.key = x.idempotency_key
+            LEFT JOIN LATERAL (  -- one index probe per key (LIMIT: never a hash of the table)
+                SELECT * FROM idempotency_keys k
+                WHERE o.outcome = 'new' AND k.caller = x.caller AND k.key = x.idempotency_key
+                LIMIT 1) AS prior ON true
            ) AS d;
 
     -- 2. Lock every wallet the batch names, once, in id order: batches never wait on each
@@ -318,21 +366,42 @@ BEGIN
            array_agg(false)
       INTO w_feed, w_touched
       FROM unnest(w_id) WITH ORDINALITY AS u(id, slot);
-    SELECT array_agg(nextval(pg_get_serial_sequence('entries', 'id')))
+    entry_sequence := pg_get_serial_sequence('entries', 'id');
+    SELECT array_agg(nextval(entry_sequence))
       INTO entry_ids
       FROM unnest(p_postings) WITH ORDINALITY AS x CROSS JOIN LATERAL unnest(x.legs) AS leg
       WHERE decision[x.ordinality] = 'new';
     own_xid := pg_current_xact_id();
 
+    -- Each posting's addressed wallet and each leg's wallet as a slot, joined once for the
+    -- batch (a hash join), so the pass below never searches the arrays.
+    SELECT array_agg(a.slot ORDER BY x.ordinality) INTO addressed_slots
+      FROM unnest(p_postings) WITH ORDINALITY AS x
+      LEFT JOIN unnest(w_id) WITH ORDINALITY AS a(id, slot)
+             ON a.id = x.wallet_id AND a.slot <= named;
+    SELECT array_agg(coalesce(by_id.slot, by_kind.slot) ORDER BY x.ordinality, leg.ordinality)
+      INTO leg_slots
+      FROM unnest(p_postings) WITH ORDINALITY AS x
+      CROSS JOIN LATERAL unnest(x.legs) WITH ORDINALITY AS leg
+      LEFT JOIN unnest(w_id) WITH ORDINALITY AS a(id, slot)
+             ON a.id = x.wallet_id AND a.slot <= named
+      LEFT JOIN unnest(w_id) WITH ORDINALITY AS by_id(id, slot)
+             ON by_id.id = leg.wallet_id AND by_id.slot <= named
+      LEFT JOIN unnest(w_kind, w_currency) WITH ORDINALITY AS by_kind(kind, currency, slot)
+             ON leg.wallet_id IS NULL AND by_kind.slot > named
+            AND by_kind.kind = leg.system_kind AND by_kind.currency = w_currency[a.slot]
+      WHERE decision[x.ordinality] = 'new';
+
     -- 5. Decide each posting in order, on the running balances.
     FOR i IN 1..n LOOP
         CONTINUE WHEN decision[i] <> 'new';
         p := p_postings[i];
-        addressed := array_position(w_id, p.wallet_id);
+        addressed := addressed_slots[i];
         IF addressed IS NULL OR addressed > named OR w_kind[addressed] <> 'USER'
            OR (p.required_owner IS NOT NULL AND w_owner[addressed] <> p.required_owner) THEN
             decision[i] := 'wallet_not_found';
             answer_status[i] := 404;
+            leg_count := leg_count + cardinality(p.legs);  -- keep leg_slots aligned
             CONTINUE;
         END IF;
         posting_currency := w_currency[addressed];
@@ -345,8 +414,9 @@ BEGIN
         refusal := NULL;
         refusal_slot := NULL;
         FOREACH this_leg IN ARRAY p.legs LOOP
+            leg_count := leg_count + 1;
+            this_slot := leg_slots[leg_count];
             IF this_leg.wallet_id IS NOT NULL THEN
-                this_slot := array_position(w_id[1:named], this_leg.wallet_id);
                 IF this_slot IS NULL THEN
                     missing := true;
                     CONTINUE;
@@ -357,14 +427,6 @@ BEGIN
                     refusal_status := 404;
                     refusal_slot := 0;
                 END IF;
-            ELSE
-                this_slot := NULL;
-                FOR idx IN named + 1 .. cardinality(w_id) LOOP
-                    IF w_kind[idx] = this_leg.system_kind AND w_currency[idx] = posting_currency THEN
-                        this_slot := idx;
-                        EXIT;
-                    END IF;
-                END LOOP;
             END IF;
             idx := array_position(slots, this_slot);
             IF idx IS NULL THEN
@@ -555,7 +617,8 @@ BEGIN
     SELECT o.outcome, o.status, coalesce(o.body, d.body)
     FROM unnest(decision, answer_status, answer_journal, answer_body) WITH ORDINALITY
          AS o(outcome, status, journal, body, n)
-    LEFT JOIN transaction_documents d ON d.id = o.journal
+    LEFT JOIN LATERAL (SELECT t.body FROM transaction_documents t WHERE t.id = o.journal
+                       LIMIT 1) AS d ON true
     ORDER BY o.n;
 END $$;
 
