@@ -13,6 +13,7 @@ from wallet.admin import endpoints as admin_endpoints
 from wallet.audit.middleware import AdminAuditMiddleware
 from wallet.auth.dependencies import authenticate_before_refusing_requests, authorize_route
 from wallet.auth.tokens import TokenVerifier
+from wallet.batches import endpoints as batch_endpoints
 from wallet.config import Settings, get_settings
 from wallet.db.faults import install_fault_handlers
 from wallet.db.modules import check_modules_current
@@ -89,7 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_fault_handlers(app)
     app.add_middleware(AdminAuditMiddleware)
     app.add_middleware(
-        RateLimitMiddleware, limits=app.state.rate_limits, max_body_bytes=settings.max_body_bytes
+        RateLimitMiddleware,
+        limits=app.state.rate_limits,
+        max_body_bytes=settings.max_body_bytes,
+        body_bytes_by_path={"/v1/batches": settings.batch_max_body_bytes},
     )
     app.add_middleware(TraceAndMetricsMiddleware)
     if settings.trusted_proxies:
@@ -106,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         event_endpoints.router,
         hold_endpoints.router,
         refund_endpoints.router,
+        batch_endpoints.router,
         health.router,
     ):
         app.include_router(router)

@@ -47,6 +47,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/holds/{hold_id}/release"): Rule(EVERYONE, "holds on own wallets only"),
     ("POST", "/v1/transactions/{transaction_id}/refund"): Rule(PLATFORM, NONE),
     ("GET", "/v1/events"): Rule(PLATFORM, NONE),
+    ("POST", "/v1/batches"): Rule(EVERYONE, "transfers and holds from own wallets only"),
 }
 ADMIN_PREFIX = "/v1/admin/"
 
