@@ -30,6 +30,7 @@ from wallet.pii import PiiCipher
 from wallet.ratelimit import RateLimitMiddleware, RateLimits
 from wallet.reconciliation import endpoints as reconciliation_endpoints
 from wallet.refunds import endpoints as refund_endpoints
+from wallet.transactions import endpoints as transaction_endpoints
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
 from wallet.workers.process import in_background
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hold_endpoints.router,
         refund_endpoints.router,
         batch_endpoints.router,
+        transaction_endpoints.router,
         health.router,
     ):
         app.include_router(router)
