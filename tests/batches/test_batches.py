@@ -148,7 +148,7 @@ async def test_non_atomic_batch_gives_the_one_by_one_outcomes(api: Api, owner: s
     assert response.status_code == 201, response.text
     answer = response.json()
     assert answer["atomic"] is False
-    batched = []
+    batched: list[tuple[Any, ...]] = []
     for index, (item, outcome) in enumerate(zip(items_batch, answer["items"], strict=True)):
         assert outcome["index"] == index
         assert outcome["client_ref"] == item.get("client_ref")
@@ -159,7 +159,7 @@ async def test_non_atomic_batch_gives_the_one_by_one_outcomes(api: Api, owner: s
             assert outcome["status"] == "refused"
             batched.append(("refused", outcome["problem"]["code"], outcome["problem"]["status"]))
 
-    single = []
+    single: list[tuple[Any, ...]] = []
     for item in items_single:
         one = await _one_by_one(api, item)
         if one.status_code == 201:
