@@ -69,6 +69,11 @@ async def test_atomic_batch_with_one_bad_item_leaves_no_trace(
     assert problem["item_index"] == 3
     assert problem["item_problem"]["code"] == "insufficient_funds"
     assert await _trace(db, [source, target]) == before
+    audit = await db.fetchrow(
+        "SELECT outcome, details FROM audit_log WHERE resource_type = 'batch' AND resource_id = $1",
+        key,
+    )
+    assert audit is not None and audit["outcome"] == "batch_rejected"
     # The refused batch kept nothing under its key: the corrected batch may use it.
     assert await db.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = $1", key) == 0
     items[3]["amount"] = 500

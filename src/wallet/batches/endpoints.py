@@ -72,6 +72,8 @@ async def post_batch(
     # The batch is one unit of work: its key, every item and its answer commit together.
     async with transaction(pool) as conn:
         answer = await service.run_batch(conn, call=call, request=body, limits=limits)
+    if answer.refusal is not None:
+        raise answer.refusal
     return Response(
         content=service.batch_for_caller(answer.body, caller),
         status_code=answer.status_code,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from wallet.db.pool import Connection
 
@@ -37,4 +38,29 @@ async def finish(
         fingerprint,
         status_code,
         body,
+    )
+
+
+async def audit_rejection(
+    conn: Connection,
+    *,
+    actor: str,
+    key: str,
+    outcome: str,
+    client_address: str | None,
+    trace_id: str,
+    details: dict[str, Any],
+) -> None:
+    """The audit record of a refused atomic batch (its items' own records rolled back)."""
+    await conn.execute(
+        "SELECT audit_append(jsonb_build_array(jsonb_build_object("
+        "'actor', $1::text, 'action', 'money.batch', 'resource_type', 'batch',"
+        " 'resource_id', $2::text, 'outcome', $3::text, 'client_address', $4::text,"
+        " 'trace_id', $5::text, 'details', $6::jsonb)))",
+        actor,
+        key,
+        outcome,
+        client_address,
+        trace_id,
+        details,
     )

@@ -89,9 +89,13 @@ class BatchCall:
 
 @dataclass(frozen=True, slots=True)
 class BatchAnswer:
+    """The batch's answer; or, for a refused atomic batch, the refusal to raise once the
+    transaction (holding only its audit record) has committed."""
+
     status_code: int
     body: str
     replayed: bool
+    refusal: WalletError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +116,9 @@ class _Rejected(Exception):
 async def run_batch(
     conn: Connection, *, call: BatchCall, request: BatchRequest, limits: HoldLimits
 ) -> BatchAnswer:
-    """Post the batch (``conn`` is in the request's transaction) or replay its answer."""
+    """Post the batch (``conn`` is in the request's transaction) or replay its answer.
+
+    A refused atomic batch is returned, not raised, so that its audit record commits."""
     check = await repository.begin(
         conn, caller=call.caller.subject, key=call.key, fingerprint=call.fingerprint
     )
@@ -130,7 +136,18 @@ async def run_batch(
                     if outcome.error is not None:
                         raise _Rejected(index, outcome.error)
         except _Rejected as rejected:
-            raise rejection(rejected.index, rejected.error) from None
+            refusal = rejection(rejected.index, rejected.error)
+            await repository.audit_rejection(
+                conn,
+                actor=call.caller.subject,
+                key=call.key,
+                outcome=refusal.code,
+                client_address=call.client_address,
+                trace_id=call.trace_id,
+                details={"item_index": rejected.index, "item_problem": rejected.error.code},
+            )
+            # Nothing is kept under the key: like a refused single posting, it may be retried.
+            return BatchAnswer(refusal.status_code, "", replayed=False, refusal=refusal)
     else:
         outcomes = await _apply(conn, call, items, limits, stop_at_refusal=False)
     body = render(uuid7(), atomic=request.atomic, items=items, outcomes=outcomes)
