@@ -13,6 +13,7 @@ from wallet.admin import endpoints as admin_endpoints
 from wallet.audit.middleware import AdminAuditMiddleware
 from wallet.auth.dependencies import authenticate_before_refusing_requests, authorize_route
 from wallet.auth.tokens import TokenVerifier
+from wallet.batches import endpoints as batch_endpoints
 from wallet.config import Settings, get_settings
 from wallet.db.faults import install_fault_handlers
 from wallet.db.modules import check_modules_current
@@ -31,6 +32,7 @@ from wallet.reconciliation import endpoints as reconciliation_endpoints
 from wallet.refunds import endpoints as refund_endpoints
 from wallet.tracing import configure_tracing, flush_tracing
 from wallet.tracing.batcher import TracedPostingBatcher
+from wallet.transactions import endpoints as transaction_endpoints
 from wallet.transfers import endpoints as transfer_endpoints
 from wallet.wallets import endpoints as wallet_endpoints
 from wallet.workers.process import in_background
@@ -99,7 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_fault_handlers(app)
     app.add_middleware(AdminAuditMiddleware)
     app.add_middleware(
-        RateLimitMiddleware, limits=app.state.rate_limits, max_body_bytes=settings.max_body_bytes
+        RateLimitMiddleware,
+        limits=app.state.rate_limits,
+        max_body_bytes=settings.max_body_bytes,
+        body_bytes_by_path={"/v1/batches": settings.batch_max_body_bytes},
     )
     app.add_middleware(TraceAndMetricsMiddleware, tracing=tracing)
     if settings.trusted_proxies:
@@ -116,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         event_endpoints.router,
         hold_endpoints.router,
         refund_endpoints.router,
+        batch_endpoints.router,
+        transaction_endpoints.router,
         health.router,
     ):
         app.include_router(router)

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     rate_limit_user: str = "50/second;2000/minute"
     rate_limit_platform: str = "5000/second"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # POST /v1/batches only: 1,000 items with references and some metadata fit in 2 MiB.
+    batch_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     # Checked by `wallet serve` before a request reaches the app (see http_guard.py).
     max_header_count: int = Field(default=100, ge=10)
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)

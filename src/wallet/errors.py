@@ -218,6 +218,17 @@ def problem_response(
     )
 
 
+def problem_document(error: WalletError) -> dict[str, Any]:
+    """The problem an error answers with, as a JSON object (a batch item's ``problem``)."""
+    return {
+        "type": f"urn:wallet:problem:{error.code}",
+        "title": error.title,
+        "status": error.status_code,
+        "detail": error.detail,
+        "code": error.code,
+    }
+
+
 def problem_for(error: WalletError) -> Response:
     return problem_response(
         status_code=error.status_code,
@@ -393,3 +404,15 @@ class DatabaseUnavailable(WalletError):
 
 
 ERRORS_BY_CODE[DatabaseUnavailable.code] = DatabaseUnavailable
+
+
+# --- Batches, transactions as a resource (issue 11) ---------------------------------
+
+
+class BatchRejected(WalletError):
+    """An atomic batch with a refused item: nothing posted; ``item_index`` and
+    ``item_problem`` say which item and why."""
+
+    status_code = 422
+    code = "batch_rejected"
+    title = "An item of the atomic batch was refused; nothing was posted"

@@ -152,10 +152,19 @@ def client_address(scope: Scope) -> str:
 class RateLimitMiddleware:
     """Address limits, failed-authentication lockout and the body size limit (413)."""
 
-    def __init__(self, app: ASGIApp, *, limits: RateLimits, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limits: RateLimits,
+        max_body_bytes: int,
+        body_bytes_by_path: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.limits = limits
         self.max_body_bytes = max_body_bytes
+        # Routes whose bodies are legitimately larger (a batch of 1,000 items).
+        self.body_bytes_by_path = body_bytes_by_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
@@ -178,10 +187,11 @@ class RateLimitMiddleware:
 
     async def _bounded_body(self, scope: Scope, receive: Receive) -> Receive:
         """Refuse a body over the limit; a body of unknown length is read here, bounded."""
+        limit = self.body_bytes_by_path.get(scope["path"], self.max_body_bytes)
         declared = _content_length(scope)
         if declared is not None:
-            if declared > self.max_body_bytes:
-                raise PayloadTooLarge(f"at most {self.max_body_bytes} bytes")
+            if declared > limit:
+                raise PayloadTooLarge(f"at most {limit} bytes")
             return receive
         if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
             return receive
@@ -193,8 +203,8 @@ class RateLimitMiddleware:
                 break
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                raise PayloadTooLarge(f"at most {self.max_body_bytes} bytes")
+            if size > limit:
+                raise PayloadTooLarge(f"at most {limit} bytes")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break

@@ -26,6 +26,9 @@ LANDED = {
     "0004.security": "b31496f929aa534bf58a470623edf39575698badeaeb0c9f76f242510b4ea9ff",
     "0005.reconciliation": "a6a1dbc949e4645f7b0842a2b6dc2a14705546f27caacd34c44681745fe316ab",
     "0006.posting-engine-v2": "c497f9cbd848ab195493818532a1286330b12fdf94e3e1cf74dab01541b2563b",
+    "0007.transactions-and-batches": (
+        "334cba4de9481da7d4d1ca36760805b6d23a6cef62fa5510358c53982aaed957"
+    ),
     "0009.trace-context": "5d77dc233a83b52013ec4ec22601508393fa322287daf9f1441ce57e8a486a2f",
     "0010.ledger-references-per-statement": (
         "8afb812b6564bffed9c1d5ffdc57e22403ae183bdc8ba3d66667ed973d22aacd"

@@ -39,6 +39,7 @@ from wallet.errors import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     InsufficientFunds,
+    InvalidCursor,
     NotAuthenticated,
     TransactionAlreadyReversed,
     TransactionNotFound,
@@ -150,15 +151,20 @@ async def propose_reversal(
     return _answer(answer)
 
 
-@router.get("/adjustments", responses=problem_doc(NotAuthenticated, Forbidden))
+@router.get("/adjustments", responses=problem_doc(NotAuthenticated, Forbidden, InvalidCursor))
 async def list_adjustments(
     caller: AdminCaller,
     conn: DbConnection,
+    request: Request,
     status: AdjustmentStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, description="Page size; capped by configuration.")] = 50,
+    cursor: Annotated[str | None, Query(max_length=128)] = None,
 ) -> AdjustmentList:
     """Proposals newest first, optionally only those with ``status``."""
-    return AdjustmentList(items=await service.list_adjustments(conn, status=status, limit=limit))
+    page_cap: int = request.app.state.settings.ledger_page_max
+    return await service.list_adjustments(
+        conn, status=status, cursor=cursor, limit=min(limit, page_cap)
+    )
 
 
 @router.get(

@@ -88,13 +88,16 @@ async def find_adjustment(
 
 
 async def list_adjustments(
-    conn: Connection, *, status: str | None, limit: int
+    conn: Connection, *, status: str | None, before: UUID | None, limit: int
 ) -> list[dict[str, Any]]:
+    """Proposals newest first (ids are time-ordered), before a keyset cursor."""
     rows = await conn.fetch(
         f"""SELECT {_ADJUSTMENT_COLUMNS} FROM adjustments
-            WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2""",  # noqa: S608  # nosec B608
+            WHERE ($1::text IS NULL OR status = $1) AND ($3::uuid IS NULL OR id < $3)
+            ORDER BY id DESC LIMIT $2""",  # noqa: S608  # nosec B608
         status,
         limit,
+        before,
     )
     return [dict(row) for row in rows]
 

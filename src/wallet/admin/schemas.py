@@ -80,3 +80,4 @@ class AdjustmentOut(BaseModel):
 
 class AdjustmentList(BaseModel):
     items: list[AdjustmentOut]
+    next_cursor: str | None = None

@@ -26,6 +26,7 @@ from wallet.admin.core import (
     should_reject,
 )
 from wallet.admin.schemas import (
+    AdjustmentList,
     AdjustmentOut,
     AdjustmentRequest,
     FindingAdjustmentRequest,
@@ -38,6 +39,7 @@ from wallet.errors import (
     AdjustmentNotApplicable,
     AdjustmentNotFound,
     FindingNotFound,
+    InvalidCursor,
     TransactionAlreadyReversed,
     TransactionNotFound,
     WalletNotActive,
@@ -47,6 +49,7 @@ from wallet.ledger import core as ledger
 from wallet.ledger.core import JournalType, Posting, PostingContext
 from wallet.ledger.service import post_one
 from wallet.money import MAX_AMOUNT
+from wallet.paging import decode_cursor, encode_cursor
 from wallet.reconciliation import repository as reconciliation
 from wallet.reconciliation.core import FindingKind, alignment_amount
 from wallet.wallets.repository import find_wallet
@@ -355,12 +358,21 @@ async def get_adjustment(conn: Connection, *, adjustment_id: UUID) -> Adjustment
 
 
 async def list_adjustments(
-    conn: Connection, *, status: AdjustmentStatus | None, limit: int
-) -> list[AdjustmentOut]:
+    conn: Connection, *, status: AdjustmentStatus | None, cursor: str | None, limit: int
+) -> AdjustmentList:
+    parts = decode_cursor(cursor, "ad", 1)
+    try:
+        before = UUID(parts[0]) if parts else None
+    except ValueError as exc:
+        raise InvalidCursor() from exc
     rows = await repository.list_adjustments(
-        conn, status=status.value if status else None, limit=limit
+        conn, status=status.value if status else None, before=before, limit=limit + 1
     )
-    return [AdjustmentOut.model_validate(row) for row in rows]
+    items = [AdjustmentOut.model_validate(row) for row in rows[:limit]]
+    more = len(rows) > limit and items
+    return AdjustmentList(
+        items=items, next_cursor=encode_cursor("ad", items[-1].id) if more else None
+    )
 
 
 async def change_wallet_status(

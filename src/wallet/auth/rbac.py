@@ -47,6 +47,12 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/holds/{hold_id}/release"): Rule(EVERYONE, "holds on own wallets only"),
     ("POST", "/v1/transactions/{transaction_id}/refund"): Rule(PLATFORM, NONE),
     ("GET", "/v1/events"): Rule(PLATFORM, NONE),
+    ("POST", "/v1/batches"): Rule(EVERYONE, "transfers and holds from own wallets only"),
+    ("GET", "/v1/transactions"): Rule(EVERYONE, "transactions touching own wallets only"),
+    ("GET", "/v1/transactions/{transaction_id}"): Rule(
+        EVERYONE, "transactions touching own wallets only (others: 404)"
+    ),
+    ("GET", "/v1/wallets/{wallet_id}/balance"): Rule(EVERYONE, OWN),
 }
 ADMIN_PREFIX = "/v1/admin/"
 

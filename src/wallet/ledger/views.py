@@ -9,6 +9,7 @@ first answer.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -31,9 +32,17 @@ def body_for_caller(body: str, caller: Principal) -> str | bytes:
     entries = document.get("entries") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         return body
-    own_wallet = document.get("wallet_id")
+    hide_counterparties(document, {document.get("wallet_id")})
+    return orjson.dumps(document)
+
+
+def hide_counterparties(document: dict[str, Any], own_wallets: Collection[object]) -> None:
+    """Remove, in place, balances and held amounts from entries of wallets not in
+    ``own_wallets`` (ids as the JSON has them)."""
+    entries = document.get("entries")
+    if not isinstance(entries, list):
+        return
     for entry in entries:
-        if entry.get("wallet_id") != own_wallet:
+        if entry.get("wallet_id") not in own_wallets:
             for field in COUNTERPARTY_HIDDEN_FIELDS:
                 entry.pop(field, None)
-    return orjson.dumps(document)

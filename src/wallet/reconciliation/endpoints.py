@@ -50,11 +50,13 @@ async def reconcile(
 async def list_reconciliations(
     caller: AdminCaller,
     conn: DbConnection,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, description="Page size; capped by configuration.")] = 20,
+    cursor: Annotated[str | None, Query(max_length=128)] = None,
 ) -> RunPage:
     """Runs, newest first, without their findings."""
-    return await service.list_runs(conn, cursor=cursor, limit=limit)
+    page_cap: int = request.app.state.settings.ledger_page_max
+    return await service.list_runs(conn, cursor=cursor, limit=min(limit, page_cap))
 
 
 @router.get(

@@ -9,6 +9,7 @@ from wallet.audit.repository import stream_tampering
 from wallet.audit.schemas import Finding as TamperFinding
 from wallet.db.pool import Connection
 from wallet.errors import InvalidCursor, ReconciliationNotFound
+from wallet.paging import decode_cursor, encode_cursor
 from wallet.reconciliation import repository
 from wallet.reconciliation.core import (
     BatchResult,
@@ -102,15 +103,16 @@ async def list_runs(conn: Connection, *, cursor: str | None, limit: int) -> RunP
     before = _run_cursor(cursor)
     rows = await repository.list_runs(conn, before=before, limit=limit + 1)
     items = [RunSummary.model_validate(row) for row in rows[:limit]]
-    has_more = len(rows) > limit
-    return RunPage(items=items, next_cursor=str(items[-1].id) if has_more else None)
+    has_more = len(rows) > limit and items
+    return RunPage(items=items, next_cursor=encode_cursor("rr", items[-1].id) if has_more else None)
 
 
 def _run_cursor(cursor: str | None) -> UUID | None:
-    if cursor is None:
+    parts = decode_cursor(cursor, "rr", 1)
+    if parts is None:
         return None
     try:
-        return UUID(cursor)
+        return UUID(parts[0])
     except ValueError as exc:
         raise InvalidCursor() from exc
 

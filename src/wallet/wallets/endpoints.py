@@ -12,6 +12,7 @@ from wallet.auth.dependencies import AnyCaller
 from wallet.db.session import DbConnection
 from wallet.errors import (
     Forbidden,
+    InvalidCursor,
     NotAuthenticated,
     WalletAlreadyExists,
     WalletNotFound,
@@ -50,12 +51,22 @@ async def get_wallet(
     return await service.get_wallet(conn, wallet_id=wallet_id, caller=caller, cipher=cipher)
 
 
-@router.get("", responses=problem_doc(NotAuthenticated))
+@router.get("", responses=problem_doc(NotAuthenticated, InvalidCursor))
 async def list_wallets(
     caller: AnyCaller,
     conn: DbConnection,
     cipher: Cipher,
+    request: Request,
     owner_id: Annotated[OwnerId | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, description="Page size; capped by configuration.")] = 50,
+    cursor: Annotated[str | None, Query(max_length=128)] = None,
 ) -> WalletList:
-    items = await service.list_wallets(conn, owner_id=owner_id, caller=caller, cipher=cipher)
-    return WalletList(items=items)
+    page_cap: int = request.app.state.settings.ledger_page_max
+    return await service.list_wallets(
+        conn,
+        owner_id=owner_id,
+        caller=caller,
+        cipher=cipher,
+        cursor=cursor,
+        limit=min(limit, page_cap),
+    )

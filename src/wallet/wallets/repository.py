@@ -74,12 +74,18 @@ async def find_wallet(
     return dict(row) if row else None
 
 
-async def find_owner_wallets(conn: Connection, *, owner_id: str) -> list[dict[str, Any]]:
+async def find_owner_wallets(
+    conn: Connection, *, owner_id: str, after_currency: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """An owner's wallets by currency (wallets_one_per_owner_currency), after a keyset cursor."""
     rows = await conn.fetch(
         f"""
         SELECT {_WALLET_COLUMNS} FROM wallets
-        WHERE owner_id = $1 AND kind = 'USER' ORDER BY currency
+        WHERE owner_id = $1 AND kind = 'USER' AND ($2::text IS NULL OR currency > $2)
+        ORDER BY currency LIMIT $3
         """,  # noqa: S608  # nosec B608
         owner_id,
+        after_currency,
+        limit,
     )
     return [dict(row) for row in rows]

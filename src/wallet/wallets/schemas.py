@@ -64,3 +64,4 @@ class WalletOut(BaseModel):
 
 class WalletList(BaseModel):
     items: list[WalletOut]
+    next_cursor: str | None = None

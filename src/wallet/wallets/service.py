@@ -11,9 +11,10 @@ from wallet.audit.schemas import RequestAudit
 from wallet.auth.tokens import Principal
 from wallet.db.pool import Connection
 from wallet.errors import RequestValidationFailed, WalletAlreadyExists, WalletNotFound
+from wallet.paging import decode_cursor, encode_cursor
 from wallet.pii import PiiCipher
 from wallet.wallets import repository
-from wallet.wallets.schemas import WalletCreate, WalletOut
+from wallet.wallets.schemas import WalletCreate, WalletList, WalletOut
 
 
 def _wallet_out(row: dict[str, Any], cipher: PiiCipher) -> WalletOut:
@@ -52,16 +53,30 @@ async def get_wallet(
 
 
 async def list_wallets(
-    conn: Connection, *, owner_id: str | None, caller: Principal, cipher: PiiCipher
-) -> list[WalletOut]:
+    conn: Connection,
+    *,
+    owner_id: str | None,
+    caller: Principal,
+    cipher: PiiCipher,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> WalletList:
+    """An owner's wallets, a page at a time, by currency (an owner has one per currency)."""
+    parts = decode_cursor(cursor, "wc", 1)
     scope = caller.owner_scope
     if scope is not None and owner_id not in (None, scope):
-        return []  # another owner's wallets do not exist for this caller
+        return WalletList(items=[])  # another owner's wallets do not exist for this caller
     wanted_owner = owner_id or scope
     if wanted_owner is None:
         raise RequestValidationFailed(
             "owner_id is required",
             errors=[{"loc": ["query", "owner_id"], "message": "Field required"}],
         )
-    rows = await repository.find_owner_wallets(conn, owner_id=wanted_owner)
-    return [_wallet_out(row, cipher) for row in rows]
+    rows = await repository.find_owner_wallets(
+        conn, owner_id=wanted_owner, after_currency=parts[0] if parts else None, limit=limit + 1
+    )
+    items = [_wallet_out(row, cipher) for row in rows[:limit]]
+    more = len(rows) > limit and items
+    return WalletList(
+        items=items, next_cursor=encode_cursor("wc", items[-1].currency) if more else None
+    )

@@ -1,0 +1,1 @@
+"""Bulk postings: many deposits, withdrawals, transfers, holds and captures in one request."""
