@@ -95,6 +95,10 @@ async def drive(
     return latencies, posted, errors
 
 
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+
+
 def main() -> None:
     args = parse_args()
     url = common.database_url(args)
@@ -103,8 +107,8 @@ def main() -> None:
     server = common.start_server(url, args)
     results = []
     try:
-        asyncio.run(common.wait_ready(base))
-        wallets = asyncio.run(common.create_wallets(base, token, args.wallets))
+        common.wait_ready(base)
+        wallets = asyncio.run(common.create_wallets(url, args.wallets))
         for size in (int(s) for s in args.sizes.split(",")):
             for atomic in (m.strip() == "true" for m in args.modes.split(",")):
                 bodies = batch_bodies(wallets, size, atomic)
@@ -124,8 +128,8 @@ def main() -> None:
     for size, atomic, latencies, posted, errors in results:
         tps = posted / args.seconds
         ratio = tps / uniform if uniform else float("nan")
-        p50 = common.percentile(latencies, 0.50) * 1000 if latencies else float("nan")
-        p99 = common.percentile(latencies, 0.99) * 1000 if latencies else float("nan")
+        p50 = percentile(latencies, 0.50) * 1000 if latencies else float("nan")
+        p99 = percentile(latencies, 0.99) * 1000 if latencies else float("nan")
         print(
             f"batch_size={size} atomic={str(atomic).lower()} batches={len(latencies)} "
             f"errors={errors} transfers_per_s={tps:.0f} batch_p50_ms={p50:.1f} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -98,7 +99,7 @@ async def test_reconciliation_during_concurrent_transfers_finds_nothing(quiet_po
 
     clients = [asyncio.create_task(client()) for _ in range(6)]
     try:
-        runs = []
+        runs: list[Any] = []
         # At least three runs, and as many more as it takes for transfers to overlap them
         # (how many fit in a run depends on the machine's load).
         while len(runs) < 3 or (posted <= 20 and len(runs) < 30):
