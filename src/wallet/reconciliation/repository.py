@@ -18,7 +18,7 @@ _RUN_LOCK_KEY = 0x7265636F6E63696C  # "reconcil"
 
 _WALLET_BATCH = """
 WITH batch AS (
-    SELECT id, kind, currency, balance, held FROM wallets
+    SELECT id, kind, currency, balance, held, credit_limit FROM wallets
     WHERE $1::uuid IS NULL OR id > $1
     ORDER BY id LIMIT $2
 ), checked AS (
@@ -47,8 +47,8 @@ SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id,
             SELECT 'held_mismatch', id, currency, held_total, held FROM checked
             WHERE held <> held_total
             UNION ALL
-            SELECT 'negative_available', id, currency, 0, balance - held::numeric FROM checked
-            WHERE kind = 'USER' AND balance - held::numeric < 0
+            SELECT 'negative_available', id, currency, -credit_limit, balance - held::numeric
+            FROM checked WHERE kind = 'USER' AND balance - held::numeric < -credit_limit
             UNION ALL
             SELECT 'hold_reservation_mismatch', id, currency, reserved, held
             FROM checked WHERE held <> reserved

@@ -9,8 +9,8 @@ from wallet.audit.schemas import RequestAudit
 from wallet.db.pool import Connection
 
 # Interpolated into the queries below (hence their noqa/nosec): a constant, never input.
-_WALLET_COLUMNS = """id, owner_id, currency, balance, held, balance - held AS available, status,
-                     version, metadata, created_at, updated_at"""
+_WALLET_COLUMNS = """id, owner_id, currency, balance, held, balance - held AS available,
+                     credit_limit, status, version, metadata, created_at, updated_at"""
 
 
 async def insert_wallet(

@@ -55,6 +55,9 @@ class WalletOut(BaseModel):
     balance: int
     held: int
     available: int
+    credit_limit: int = Field(
+        description="How far below zero available may go (0: never below zero)."
+    )
     status: str
     version: int
     metadata: dict[str, Any]

@@ -169,6 +169,7 @@ DECLARE
     w_status      text[];
     w_balance     bigint[];
     w_held        bigint[];
+    w_credit      bigint[];  -- how far below zero available may go (credit_limit)
     w_version     bigint[];
     w_head        bytea[];
     w_feed        xid8[];
@@ -257,8 +258,9 @@ BEGIN
            array_agg(w.currency ORDER BY w.id), array_agg(w.owner_id ORDER BY w.id),
            array_agg(w.status ORDER BY w.id), array_agg(w.balance ORDER BY w.id),
            array_agg(w.held ORDER BY w.id), array_agg(w.version ORDER BY w.id),
-           array_agg(w.chain_head ORDER BY w.id)
-      INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head
+           array_agg(w.chain_head ORDER BY w.id), array_agg(w.credit_limit ORDER BY w.id)
+      INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
+           w_credit
       FROM (SELECT * FROM wallets WHERE id IN (
                 SELECT x.wallet_id FROM unnest(p_postings) WITH ORDINALITY AS x
                 WHERE decision[x.ordinality] = 'new'
@@ -301,8 +303,10 @@ BEGIN
                w_currency || array_agg(shards.currency::text),
                w_owner || array_agg(shards.owner_id), w_status || array_agg(shards.status),
                w_balance || array_agg(shards.balance), w_held || array_agg(shards.held),
-               w_version || array_agg(shards.version), w_head || array_agg(shards.chain_head)
-          INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head
+               w_version || array_agg(shards.version), w_head || array_agg(shards.chain_head),
+               w_credit || array_agg(shards.credit_limit)
+          INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
+               w_credit
           FROM shards;
     END IF;
     IF w_id IS NULL THEN
@@ -393,8 +397,10 @@ BEGIN
                 IF w_status[this_slot] = 'CLOSED'
                    OR (w_status[this_slot] <> 'ACTIVE' AND (deltas[idx] < 0 OR held_deltas[idx] > 0)) THEN
                     refusal := 'wallet_not_active'; refusal_status := 409; refusal_slot := this_slot;
+                -- Available may go down to -credit_limit (0 unless an admin set one).
                 ELSIF (deltas[idx] < 0 OR held_deltas[idx] > 0)
-                      AND w_balance[this_slot] + deltas[idx] - (w_held[this_slot] + held_deltas[idx]) < 0 THEN
+                      AND w_balance[this_slot] + deltas[idx] - (w_held[this_slot] + held_deltas[idx])
+                          < -w_credit[this_slot] THEN
                     refusal := 'insufficient_funds'; refusal_status := 422; refusal_slot := this_slot;
                 END IF;
             END IF;
