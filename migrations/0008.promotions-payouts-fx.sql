@@ -15,3 +15,44 @@ ALTER TABLE wallets
     DROP CONSTRAINT wallets_kind_check,
     ADD CONSTRAINT wallets_kind_check
         CHECK (kind IN ('USER', 'EXTERNAL', 'SETTLEMENT', 'FEES', 'SUSPENSE', 'PROMOTIONS', 'FX'));
+
+-- Promotional credit. wallets.promotional is the part of balance that is promotional credit
+-- (always the sum of the wallet's ACTIVE grants' remaining); each entry records the signed
+-- change of its wallet's promotional part, so a refund knows what was promotional.
+ALTER TABLE wallets
+    ADD COLUMN promotional bigint NOT NULL DEFAULT 0
+        CONSTRAINT wallet_promotional_not_negative CHECK (promotional >= 0);
+ALTER TABLE entries ADD COLUMN promotional bigint NOT NULL DEFAULT 0;
+ALTER TYPE ledger_leg ADD ATTRIBUTE promotional bigint;
+-- ledger.sql defines it again with a p_promotional argument (a fresh database has none yet).
+DROP FUNCTION IF EXISTS ledger_leg_of(uuid, text, bigint, bigint);
+
+CREATE TABLE credit_grants (
+    id          uuid        PRIMARY KEY,  -- the id of the journal that granted it
+    wallet_id   uuid        NOT NULL REFERENCES wallets (id),
+    currency    char(3)     NOT NULL,
+    amount      bigint      NOT NULL CHECK (amount > 0),
+    remaining   bigint      NOT NULL CHECK (remaining >= 0 AND remaining <= amount),
+    category    text        NOT NULL CHECK (category IN ('VOUCHER', 'PROMOTION', 'GIFT')),
+    campaign    text,
+    expires_at  timestamptz NOT NULL,
+    status      text        NOT NULL DEFAULT 'ACTIVE'
+                CHECK (status IN ('ACTIVE', 'SPENT', 'EXPIRED')),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT credit_grant_done_is_empty CHECK (status = 'ACTIVE' OR remaining = 0)
+);
+-- Spending order (soonest-expiring first) and the expiry worker's scan.
+CREATE INDEX credit_grants_live ON credit_grants (wallet_id, expires_at, id)
+    WHERE status = 'ACTIVE';
+CREATE INDEX credit_grants_expiring ON credit_grants (expires_at) WHERE status = 'ACTIVE';
+CREATE INDEX credit_grants_wallet ON credit_grants (wallet_id, id DESC);
+
+-- Which grants a journal's promotional spending came from (a refund gives it back to them).
+CREATE TABLE credit_grant_uses (
+    journal_id uuid   NOT NULL REFERENCES journals (id),
+    grant_id   uuid   NOT NULL REFERENCES credit_grants (id),
+    amount     bigint NOT NULL CHECK (amount > 0),
+    PRIMARY KEY (journal_id, grant_id)
+);
+CREATE INDEX credit_grant_uses_grant ON credit_grant_uses (grant_id);

@@ -14,6 +14,7 @@ from wallet.audit.middleware import AdminAuditMiddleware
 from wallet.auth.dependencies import authenticate_before_refusing_requests, authorize_route
 from wallet.auth.tokens import TokenVerifier
 from wallet.config import Settings, get_settings
+from wallet.credits import endpoints as credit_endpoints
 from wallet.db.faults import install_fault_handlers
 from wallet.db.modules import check_modules_current
 from wallet.db.pool import create_pool
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         event_endpoints.router,
         hold_endpoints.router,
         refund_endpoints.router,
+        credit_endpoints.router,
         health.router,
     ):
         app.include_router(router)

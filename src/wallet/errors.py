@@ -73,6 +73,20 @@ class InsufficientFunds(WalletError):
     title = "Insufficient available funds"
 
 
+class InsufficientWithdrawableFunds(WalletError):
+    """Promotional credit pays for rides but never leaves as cash or goes to another owner."""
+
+    status_code = 422
+    code = "insufficient_withdrawable_funds"
+    title = "Insufficient withdrawable funds"
+
+
+class CreditGrantNotFound(WalletError):
+    status_code = 404
+    code = "credit_grant_not_found"
+    title = "Credit grant not found"
+
+
 class AmountOutOfRange(WalletError):
     status_code = 422
     code = "amount_out_of_range"
@@ -393,3 +407,4 @@ class DatabaseUnavailable(WalletError):
 
 
 ERRORS_BY_CODE[DatabaseUnavailable.code] = DatabaseUnavailable
+ERRORS_BY_CODE[InsufficientWithdrawableFunds.code] = InsufficientWithdrawableFunds

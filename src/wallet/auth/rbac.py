@@ -47,6 +47,8 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/holds/{hold_id}/release"): Rule(EVERYONE, "holds on own wallets only"),
     ("POST", "/v1/transactions/{transaction_id}/refund"): Rule(PLATFORM, NONE),
     ("GET", "/v1/events"): Rule(PLATFORM, NONE),
+    ("POST", "/v1/wallets/{wallet_id}/credits"): Rule(PLATFORM, NONE),
+    ("GET", "/v1/wallets/{wallet_id}/credits"): Rule(EVERYONE, OWN),
 }
 ADMIN_PREFIX = "/v1/admin/"
 

@@ -26,6 +26,8 @@ class SystemKind(StrEnum):
     SETTLEMENT = "SETTLEMENT"  # captured ride money awaiting payout
     FEES = "FEES"
     SUSPENSE = "SUSPENSE"  # discrepancies under investigation
+    PROMOTIONS = "PROMOTIONS"  # promotional credit granted comes from here; breakage returns
+    FX = "FX"  # currency exchange: one per currency, its balances are the FX position
 
 
 class JournalType(StrEnum):
@@ -41,6 +43,8 @@ class JournalType(StrEnum):
     REFUND = "REFUND"
     ADJUSTMENT = "ADJUSTMENT"  # an approved correction against the SUSPENSE wallet
     REVERSAL = "REVERSAL"  # an approved undoing of an earlier journal
+    CREDIT_GRANT = "CREDIT_GRANT"  # promotional credit from PROMOTIONS (credits/)
+    BREAKAGE = "BREAKAGE"  # an expired grant's remaining back to PROMOTIONS
 
 
 EVENT_TYPES: dict[JournalType, str] = {
@@ -55,6 +59,8 @@ EVENT_TYPES: dict[JournalType, str] = {
     JournalType.REFUND: "refund.completed",
     JournalType.ADJUSTMENT: "wallet.adjustment.completed",
     JournalType.REVERSAL: "wallet.reversal.completed",
+    JournalType.CREDIT_GRANT: "credit.granted",
+    JournalType.BREAKAGE: "credit.expired",
 }
 
 
@@ -66,6 +72,9 @@ class Leg:
     held_delta: int = 0
     wallet_id: UUID | None = None
     system_kind: SystemKind | None = None
+    # A user wallet's promotional change asked for: > 0 part of a credit is promotional (a
+    # grant), < 0 a debit takes promotional credit (expiry); None: the engine spends it first.
+    promotional: int | None = None
 
     def __post_init__(self) -> None:
         if (self.wallet_id is None) == (self.system_kind is None):

@@ -18,12 +18,16 @@ _RUN_LOCK_KEY = 0x7265636F6E63696C  # "reconcil"
 
 _WALLET_BATCH = """
 WITH batch AS (
-    SELECT id, kind, currency, balance, held, credit_limit FROM wallets
+    SELECT id, kind, currency, balance, held, credit_limit, promotional FROM wallets
     WHERE $1::uuid IS NULL OR id > $1
     ORDER BY id LIMIT $2
 ), checked AS (
-    SELECT b.*, ledger.total, ledger.held_total, ledger.entry_count, reserve.reserved
+    SELECT b.*, ledger.total, ledger.held_total, ledger.entry_count, reserve.reserved,
+           grants.live_remaining
     FROM batch b
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(g.remaining), 0) AS live_remaining
+        FROM credit_grants g WHERE g.wallet_id = b.id AND g.status = 'ACTIVE') grants
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(e.amount), 0) AS total,
                coalesce(sum(e.held_after - e.held_before), 0) AS held_total,
@@ -52,6 +56,15 @@ SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id,
             UNION ALL
             SELECT 'hold_reservation_mismatch', id, currency, reserved, held
             FROM checked WHERE held <> reserved
+            UNION ALL
+            SELECT 'promotional_mismatch', id, currency, live_remaining, promotional
+            FROM checked WHERE promotional <> live_remaining
+            UNION ALL
+            -- promotional credit is part of balance (with credit used, balance may be below it
+            -- by at most the credit limit)
+            SELECT 'promotional_exceeds_balance', id, currency, balance + credit_limit::numeric,
+                   promotional
+            FROM checked WHERE promotional > 0 AND promotional > balance + credit_limit::numeric
         ) found) AS findings
 """
 

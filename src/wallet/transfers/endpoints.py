@@ -20,6 +20,7 @@ from wallet.errors import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     InsufficientFunds,
+    InsufficientWithdrawableFunds,
     NotAuthenticated,
     SameWallet,
     WalletNotActive,
@@ -32,6 +33,7 @@ from wallet.ledger.core import PostingContext, request_fingerprint
 from wallet.ledger.responses import transaction_response
 from wallet.ledger.schemas import TransactionOut
 from wallet.observability import TraceId
+from wallet.schemas import RequestModel
 from wallet.transfers import service
 from wallet.transfers.schemas import MovementRequest, TransferRequest
 
@@ -43,6 +45,7 @@ _MONEY_ERRORS = problem_doc(
     WalletNotFound,
     WalletNotActive,
     InsufficientFunds,
+    InsufficientWithdrawableFunds,
     AmountOutOfRange,
     CurrencyMismatch,
     SameWallet,
@@ -61,7 +64,7 @@ class MoneyRequestParts:
     key: str
     trace_id: str
 
-    def context(self, caller: Principal, body: MovementRequest) -> PostingContext:
+    def context(self, caller: Principal, body: RequestModel) -> PostingContext:
         """Who is asking, under which key, for exactly what."""
         fingerprint = request_fingerprint(
             method=self.request.method,

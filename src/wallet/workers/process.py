@@ -16,6 +16,7 @@ from functools import partial
 
 from wallet.audit.tasks import seal_audit_chain
 from wallet.config import Settings
+from wallet.credits.tasks import expire_due_credits
 from wallet.db.pool import Pool, create_pool
 from wallet.holds.tasks import expire_due_holds
 from wallet.idempotency.tasks import prune_expired_keys
@@ -62,6 +63,12 @@ def build_tasks(
         PeriodicTask(
             "holds.expire",
             partial(expire_due_holds, pool, batch_size=settings.hold_expiry_batch_size),
+            every_seconds=settings.hold_expiry_interval_seconds,
+        ),
+        # Expired promotional credit, on the same beat as holds.
+        PeriodicTask(
+            "credits.expire",
+            partial(expire_due_credits, pool, batch_size=settings.hold_expiry_batch_size),
             every_seconds=settings.hold_expiry_interval_seconds,
         ),
         # Runs only when the last completed reconciliation is older than its interval.

@@ -134,9 +134,12 @@ FROM journals j;
 -- ---------------------------------------------------------------------------------------------
 -- A leg, by field name: a wallet by id, or (no id) the system wallet of a kind in the
 -- posting's currency; amount and held_delta are signed changes.
+-- promotional (user wallets): how much of a credit is promotional credit (a grant, a refund of
+-- promotional spending), or how much promotional credit a debit takes (expiry); NULL lets the
+-- engine decide: outgoing money spends promotional credit first, except cash-only postings.
 CREATE OR REPLACE FUNCTION ledger_leg_of(
     p_wallet_id uuid DEFAULT NULL, p_system_kind text DEFAULT NULL, p_amount bigint DEFAULT 0,
-    p_held_delta bigint DEFAULT 0
+    p_held_delta bigint DEFAULT 0, p_promotional bigint DEFAULT NULL
 ) RETURNS ledger_leg LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     leg ledger_leg;
@@ -145,6 +148,7 @@ BEGIN
     leg.system_kind := p_system_kind;
     leg.amount := p_amount;
     leg.held_delta := p_held_delta;
+    leg.promotional := p_promotional;
     RETURN leg;
 END $$;
 
@@ -170,6 +174,7 @@ DECLARE
     w_balance     bigint[];
     w_held        bigint[];
     w_credit      bigint[];  -- how far below zero available may go (credit_limit)
+    w_promo       bigint[];  -- the promotional part of balance
     w_version     bigint[];
     w_head        bytea[];
     w_feed        xid8[];
@@ -188,6 +193,10 @@ DECLARE
     en_currency text[] := '{}'; en_amount bigint[] := '{}'; en_balance_before bigint[] := '{}';
     en_balance_after bigint[] := '{}'; en_held_before bigint[] := '{}';
     en_held_after bigint[] := '{}'; en_prev bytea[] := '{}'; en_hash bytea[] := '{}';
+    en_promo bigint[] := '{}';
+    -- promotional money spent, in posting order: spread over grants after the pass
+    use_wallet uuid[] := '{}'; use_journal uuid[] := '{}'; use_amount bigint[] := '{}';
+    uses_count integer := 0;
     ev_type text[] := '{}'; ev_wallet uuid[] := '{}'; ev_sequence bigint[] := '{}';
     ev_journal uuid[] := '{}'; ev_trace text[] := '{}'; ev_feed xid8[] := '{}';
     key_caller text[] := '{}'; key_key text[] := '{}'; key_fingerprint text[] := '{}';
@@ -210,6 +219,9 @@ DECLARE
     slots         integer[];
     deltas        bigint[];
     held_deltas   bigint[];
+    promo_asks    bigint[];  -- per wallet: the legs' promotional (see ledger_leg_of)
+    promo_deltas  bigint[];  -- per wallet: the decided change of its promotional part
+    cash_only     boolean;
     missing       boolean;
     refusal       text;
     refusal_status integer;
@@ -258,9 +270,10 @@ BEGIN
            array_agg(w.currency ORDER BY w.id), array_agg(w.owner_id ORDER BY w.id),
            array_agg(w.status ORDER BY w.id), array_agg(w.balance ORDER BY w.id),
            array_agg(w.held ORDER BY w.id), array_agg(w.version ORDER BY w.id),
-           array_agg(w.chain_head ORDER BY w.id), array_agg(w.credit_limit ORDER BY w.id)
+           array_agg(w.chain_head ORDER BY w.id), array_agg(w.credit_limit ORDER BY w.id),
+           array_agg(w.promotional ORDER BY w.id)
       INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
-           w_credit
+           w_credit, w_promo
       FROM (SELECT * FROM wallets WHERE id IN (
                 SELECT x.wallet_id FROM unnest(p_postings) WITH ORDINALITY AS x
                 WHERE decision[x.ordinality] = 'new'
@@ -304,9 +317,9 @@ BEGIN
                w_owner || array_agg(shards.owner_id), w_status || array_agg(shards.status),
                w_balance || array_agg(shards.balance), w_held || array_agg(shards.held),
                w_version || array_agg(shards.version), w_head || array_agg(shards.chain_head),
-               w_credit || array_agg(shards.credit_limit)
+               w_credit || array_agg(shards.credit_limit), w_promo || array_agg(shards.promotional)
           INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
-               w_credit
+               w_credit, w_promo
           FROM shards;
     END IF;
     IF w_id IS NULL THEN
@@ -344,6 +357,10 @@ BEGIN
         slots := '{}';
         deltas := '{}';
         held_deltas := '{}';
+        promo_asks := '{}';
+        promo_deltas := '{}';
+        -- Promotional credit never leaves as cash nor goes to another owner.
+        cash_only := p.journal_type = 'WITHDRAW';
         missing := false;
         refusal := NULL;
         refusal_slot := NULL;
@@ -374,9 +391,16 @@ BEGIN
                 slots := slots || this_slot;
                 deltas := deltas || this_leg.amount;
                 held_deltas := held_deltas || this_leg.held_delta;
+                promo_asks := promo_asks || coalesce(this_leg.promotional, 0);
+                promo_deltas := promo_deltas || 0::bigint;
             ELSE
                 deltas[idx] := deltas[idx] + this_leg.amount;
                 held_deltas[idx] := held_deltas[idx] + this_leg.held_delta;
+                promo_asks[idx] := promo_asks[idx] + coalesce(this_leg.promotional, 0);
+            END IF;
+            IF p.journal_type = 'TRANSFER' AND this_slot IS NOT NULL
+               AND w_kind[this_slot] = 'USER' AND w_owner[this_slot] <> w_owner[addressed] THEN
+                cash_only := true;
             END IF;
         END LOOP;
 
@@ -402,6 +426,26 @@ BEGIN
                       AND w_balance[this_slot] + deltas[idx] - (w_held[this_slot] + held_deltas[idx])
                           < -w_credit[this_slot] THEN
                     refusal := 'insufficient_funds'; refusal_status := 422; refusal_slot := this_slot;
+                -- Cash only: what is left after it must still cover the promotional part
+                -- (within the credit limit), so none of the promotional money left.
+                ELSIF cash_only AND deltas[idx] < 0
+                      AND w_balance[this_slot] + deltas[idx] - w_promo[this_slot]
+                          < -w_credit[this_slot] THEN
+                    refusal := 'insufficient_withdrawable_funds'; refusal_status := 422;
+                    refusal_slot := this_slot;
+                -- The promotional part: asked for explicitly (a grant or a refund adds, an
+                -- expiry takes), else spent first by any other outgoing money.
+                ELSIF promo_asks[idx] <> 0 THEN
+                    IF w_promo[this_slot] + promo_asks[idx] < 0
+                       OR (promo_asks[idx] > 0 AND promo_asks[idx] > deltas[idx])
+                       OR (promo_asks[idx] < 0 AND promo_asks[idx] < deltas[idx]) THEN
+                        refusal := 'insufficient_funds'; refusal_status := 422;
+                        refusal_slot := this_slot;
+                    ELSE
+                        promo_deltas[idx] := promo_asks[idx];
+                    END IF;
+                ELSIF deltas[idx] < 0 AND NOT cash_only THEN
+                    promo_deltas[idx] := -least(w_promo[this_slot], -deltas[idx]);
                 END IF;
             END IF;
         END LOOP;
@@ -460,6 +504,14 @@ BEGIN
             e.created_at := created;
             e.prev_hash := coalesce(w_head[this_slot], '\x'::bytea);
             e.row_hash := entry_row_hash(e.prev_hash, e, j);
+            en_promo[entries_count] := promo_deltas[idx];
+            IF promo_deltas[idx] < 0 THEN
+                uses_count := uses_count + 1;
+                use_wallet[uses_count] := e.wallet_id;
+                use_journal[uses_count] := j.id;
+                use_amount[uses_count] := -promo_deltas[idx];
+            END IF;
+            w_promo[this_slot] := w_promo[this_slot] + promo_deltas[idx];
             en_id[entries_count] := e.id;
             en_journal[entries_count] := j.id;
             en_wallet[entries_count] := e.wallet_id;
@@ -515,17 +567,53 @@ BEGIN
         )
         INSERT INTO entries (id, journal_id, wallet_id, currency, amount, balance_before,
                              balance_after, held_before, held_after, prev_hash, row_hash,
-                             created_at)
+                             promotional, created_at)
         OVERRIDING SYSTEM VALUE
         SELECT u.*, created
         FROM unnest(en_id, en_journal, en_wallet, en_currency, en_amount, en_balance_before,
-                    en_balance_after, en_held_before, en_held_after, en_prev, en_hash) AS u;
+                    en_balance_after, en_held_before, en_held_after, en_prev, en_hash,
+                    en_promo) AS u;
 
         UPDATE wallets SET balance = u.balance, held = u.held, version = u.version,
-                           chain_head = u.head, updated_at = created
-        FROM unnest(w_id, w_balance, w_held, w_version, w_head, w_touched)
-             AS u(id, balance, held, version, head, touched)
+                           chain_head = u.head, promotional = u.promo, updated_at = created
+        FROM unnest(w_id, w_balance, w_held, w_version, w_head, w_touched, w_promo)
+             AS u(id, balance, held, version, head, touched, promo)
         WHERE wallets.id = u.id AND u.touched;
+    END IF;
+    -- Promotional spending comes out of the wallet's grants soonest-expiring first: each
+    -- wallet's spendings in batch order, laid end to end, against its grants laid end to end
+    -- in that order; where the two overlap is what a journal took from a grant. (Grants are
+    -- only ever added by postings made alone, so the batch's grants are all in the table.)
+    IF uses_count > 0 THEN
+        WITH spent AS (
+            SELECT u.wallet, u.journal, u.amount,
+                   sum(u.amount) OVER (PARTITION BY u.wallet ORDER BY u.n) AS upto
+            FROM unnest(use_wallet, use_journal, use_amount) WITH ORDINALITY
+                 AS u(wallet, journal, amount, n)
+        ), pool AS (
+            SELECT g.id, g.wallet_id, g.remaining,
+                   sum(g.remaining) OVER (PARTITION BY g.wallet_id
+                                          ORDER BY g.expires_at, g.id) AS upto
+            FROM credit_grants g
+            WHERE g.wallet_id IN (SELECT DISTINCT unnest(use_wallet)) AND g.status = 'ACTIVE'
+              AND g.remaining > 0
+        ), taken AS (
+            SELECT s.journal, gp.id AS grant_id,
+                   least(s.upto, gp.upto) - greatest(s.upto - s.amount, gp.upto - gp.remaining)
+                       AS amount
+            FROM spent s JOIN pool gp ON gp.wallet_id = s.wallet
+            WHERE least(s.upto, gp.upto) > greatest(s.upto - s.amount, gp.upto - gp.remaining)
+        ), recorded AS (
+            INSERT INTO credit_grant_uses (journal_id, grant_id, amount)
+            SELECT journal, grant_id, amount FROM taken
+        )
+        UPDATE credit_grants g
+           SET remaining = g.remaining - t.amount,
+               status = CASE WHEN g.remaining > t.amount THEN 'ACTIVE'
+                             WHEN g.expires_at <= created THEN 'EXPIRED' ELSE 'SPENT' END,
+               updated_at = created
+          FROM (SELECT grant_id, sum(amount) AS amount FROM taken GROUP BY grant_id) t
+         WHERE g.id = t.grant_id;
     END IF;
     IF events_count > 0 THEN
         INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, trace_id,
