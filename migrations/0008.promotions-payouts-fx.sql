@@ -48,11 +48,13 @@ CREATE INDEX credit_grants_live ON credit_grants (wallet_id, expires_at, id)
 CREATE INDEX credit_grants_expiring ON credit_grants (expires_at) WHERE status = 'ACTIVE';
 CREATE INDEX credit_grants_wallet ON credit_grants (wallet_id, id DESC);
 
--- Which grants a journal's promotional spending came from (a refund gives it back to them).
+-- Which grants a journal's promotional spending came from, and how much of it refunds gave
+-- back to them since.
 CREATE TABLE credit_grant_uses (
     journal_id uuid   NOT NULL REFERENCES journals (id),
     grant_id   uuid   NOT NULL REFERENCES credit_grants (id),
     amount     bigint NOT NULL CHECK (amount > 0),
+    returned   bigint NOT NULL DEFAULT 0 CHECK (returned >= 0 AND returned <= amount),
     PRIMARY KEY (journal_id, grant_id)
 );
 CREATE INDEX credit_grant_uses_grant ON credit_grant_uses (grant_id);

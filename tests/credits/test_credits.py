@@ -158,3 +158,50 @@ async def test_expired_credit_goes_back_to_promotions_as_breakage(
     )
     assert [tuple(b) for b in breakage] == [(30, "credit.expired"), (50, "credit.expired")]
     await assert_promotional_consistent(db, [wallet_id])
+
+
+async def _refund(api: Api, journal_id: str, amount: int) -> dict[str, Any]:
+    response = await api.http.post(
+        f"/v1/transactions/{journal_id}/refund",
+        json={"amount": amount},
+        headers=api.headers(key=str(uuid4())),
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_refunds_give_cash_back_first_then_promotional_then_breakage(
+    api: Api, app: FastAPI, owner: str, db: asyncpg.Connection[Any]
+) -> None:
+    wallet_id = await api.funded_wallet(owner, 1_000)
+    driver = (await api.create_wallet(f"{owner}-driver"))["id"]
+    voucher = await granted(api, wallet_id, 100, days=5)
+    hold = await create_hold(api, wallet_id, 250)
+    ride = await capture(api, hold["id"], {"splits": [{"to_wallet_id": driver, "amount": 250}]})
+    assert ride.status_code == 201, ride.text
+    ride_id = ride.json()["id"]
+
+    await _refund(api, ride_id, 100)  # cash: the ride's last 150 were cash
+    wallet = await api.wallet(wallet_id)
+    assert (wallet["balance"], wallet["promotional"], wallet["withdrawable"]) == (950, 0, 950)
+
+    await _refund(api, ride_id, 100)  # 50 cash, then 50 back to the voucher
+    wallet = await api.wallet(wallet_id)
+    assert (wallet["balance"], wallet["promotional"], wallet["withdrawable"]) == (1_050, 50, 1_000)
+    row = await db.fetchrow(
+        "SELECT remaining, status FROM credit_grants WHERE id = $1", UUID(voucher["id"])
+    )
+    assert row is not None and tuple(row) == (50, "ACTIVE")
+
+    await expire(db, voucher["id"])
+    before = await _promotions_balance(db)
+    await _refund(api, ride_id, 50)  # the voucher has expired: breakage, not the passenger's
+    wallet = await api.wallet(wallet_id)
+    assert (wallet["balance"], wallet["promotional"]) == (1_050, 50)
+    assert await _promotions_balance(db) == before + 50
+    await expire_due_credits(app.state.pool)
+    wallet = await api.wallet(wallet_id)
+    assert (wallet["balance"], wallet["promotional"], wallet["withdrawable"]) == (1_000, 0, 1_000)
+    assert (await api.wallet(driver))["balance"] == 0
+    await assert_promotional_consistent(db, [wallet_id, driver])

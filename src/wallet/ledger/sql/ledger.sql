@@ -197,6 +197,9 @@ DECLARE
     -- promotional money spent, in posting order: spread over grants after the pass
     use_wallet uuid[] := '{}'; use_journal uuid[] := '{}'; use_amount bigint[] := '{}';
     uses_count integer := 0;
+    -- promotional money a refund gives back: to the grants its original spent from
+    back_journal uuid[] := '{}'; back_amount bigint[] := '{}';
+    backs_count integer := 0;
     ev_type text[] := '{}'; ev_wallet uuid[] := '{}'; ev_sequence bigint[] := '{}';
     ev_journal uuid[] := '{}'; ev_trace text[] := '{}'; ev_feed xid8[] := '{}';
     key_caller text[] := '{}'; key_key text[] := '{}'; key_fingerprint text[] := '{}';
@@ -511,6 +514,11 @@ BEGIN
                 use_journal[uses_count] := j.id;
                 use_amount[uses_count] := -promo_deltas[idx];
             END IF;
+            IF promo_deltas[idx] > 0 AND p.journal_type = 'REFUND' THEN
+                backs_count := backs_count + 1;
+                back_journal[backs_count] := p.related_journal_id;
+                back_amount[backs_count] := promo_deltas[idx];
+            END IF;
             w_promo[this_slot] := w_promo[this_slot] + promo_deltas[idx];
             en_id[entries_count] := e.id;
             en_journal[entries_count] := j.id;
@@ -613,6 +621,35 @@ BEGIN
                              WHEN g.expires_at <= created THEN 'EXPIRED' ELSE 'SPENT' END,
                updated_at = created
           FROM (SELECT grant_id, sum(amount) AS amount FROM taken GROUP BY grant_id) t
+         WHERE g.id = t.grant_id;
+    END IF;
+    -- A refund's promotional part goes back to the grants the original spent from that are
+    -- still live, latest-expiring first (refunds.sql decided how much may: the rest of it
+    -- went back to PROMOTIONS as breakage). Same overlap rule as spending.
+    IF backs_count > 0 THEN
+        WITH back AS (
+            SELECT b.journal, b.amount,
+                   sum(b.amount) OVER (PARTITION BY b.journal ORDER BY b.n) AS upto
+            FROM unnest(back_journal, back_amount) WITH ORDINALITY AS b(journal, amount, n)
+        ), room AS (
+            SELECT u.journal_id, u.grant_id, u.amount - u.returned AS room,
+                   sum(u.amount - u.returned) OVER (PARTITION BY u.journal_id
+                                                    ORDER BY g.expires_at DESC, g.id) AS upto
+            FROM credit_grant_uses u JOIN credit_grants g ON g.id = u.grant_id
+            WHERE u.journal_id IN (SELECT journal FROM back) AND u.returned < u.amount
+              AND g.status <> 'EXPIRED' AND g.expires_at > created
+        ), given AS (
+            SELECT r.journal_id, r.grant_id,
+                   least(b.upto, r.upto) - greatest(b.upto - b.amount, r.upto - r.room) AS amount
+            FROM back b JOIN room r ON r.journal_id = b.journal
+            WHERE least(b.upto, r.upto) > greatest(b.upto - b.amount, r.upto - r.room)
+        ), noted AS (
+            UPDATE credit_grant_uses u SET returned = u.returned + gv.amount
+            FROM given gv WHERE u.journal_id = gv.journal_id AND u.grant_id = gv.grant_id
+        )
+        UPDATE credit_grants g
+           SET remaining = g.remaining + t.amount, status = 'ACTIVE', updated_at = created
+          FROM (SELECT grant_id, sum(amount) AS amount FROM given GROUP BY grant_id) t
          WHERE g.id = t.grant_id;
     END IF;
     IF events_count > 0 THEN
