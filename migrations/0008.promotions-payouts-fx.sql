@@ -58,3 +58,36 @@ CREATE TABLE credit_grant_uses (
     PRIMARY KEY (journal_id, grant_id)
 );
 CREATE INDEX credit_grant_uses_grant ON credit_grant_uses (grant_id);
+
+-- Currency exchange. A leg may name its own currency (an exchange's other side); entries
+-- already carry theirs and double entry is checked per (journal, currency).
+ALTER TYPE ledger_leg ADD ATTRIBUTE currency text;
+
+-- Rates as exact decimals: 1 unit of base costs `rate` units of quote (major units).
+CREATE TABLE fx_rates (
+    base       char(3)     NOT NULL,
+    quote      char(3)     NOT NULL,
+    rate       numeric     NOT NULL CHECK (rate > 0),
+    source     text        NOT NULL,
+    set_by     text        NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (base, quote),
+    CHECK (base <> quote)
+);
+
+-- A rate locked for one caller and one pair of wallets until expires_at; used once.
+CREATE TABLE fx_quotes (
+    id             uuid        PRIMARY KEY,
+    caller         text        NOT NULL,
+    from_wallet_id uuid        NOT NULL REFERENCES wallets (id),
+    to_wallet_id   uuid        NOT NULL REFERENCES wallets (id),
+    from_currency  char(3)     NOT NULL,
+    to_currency    char(3)     NOT NULL,
+    sell_amount    bigint      NOT NULL CHECK (sell_amount > 0),
+    buy_amount     bigint      NOT NULL CHECK (buy_amount > 0),
+    spread_amount  bigint      NOT NULL CHECK (spread_amount >= 0),
+    rate           numeric     NOT NULL,
+    expires_at     timestamptz NOT NULL,
+    journal_id     uuid        REFERENCES journals (id),
+    created_at     timestamptz NOT NULL DEFAULT now()
+);

@@ -19,6 +19,7 @@ from wallet.db.faults import install_fault_handlers
 from wallet.db.modules import check_modules_current
 from wallet.db.pool import create_pool
 from wallet.errors import install_error_handlers
+from wallet.fx import endpoints as fx_endpoints
 from wallet.holds import endpoints as hold_endpoints
 from wallet.ledger import endpoints as ledger_endpoints
 from wallet.ledger.batcher import PostingBatcher
@@ -108,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hold_endpoints.router,
         refund_endpoints.router,
         credit_endpoints.router,
+        fx_endpoints.router,
+        fx_endpoints.admin_router,
         health.router,
     ):
         app.include_router(router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -102,6 +103,9 @@ class Settings(BaseSettings):
     hold_max_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
     hold_expiry_interval_seconds: float = Field(default=5.0, gt=0)
     hold_expiry_batch_size: int = Field(default=500, ge=1)
+    # FX: how long a quote locks its rate, and the spread kept (to FEES) on every exchange.
+    fx_quote_ttl_seconds: int = Field(default=30, ge=1, le=3600)
+    fx_spread: Decimal = Field(default=Decimal("0.005"), ge=0, lt=1)
     log_level: str = "INFO"
     # FastAPI's native OpenTelemetry spans and metrics, for a deployment that configures an
     # OpenTelemetry SDK. Off by default: the per-request check alone costs ~5% of a request.

@@ -81,12 +81,6 @@ class InsufficientWithdrawableFunds(WalletError):
     title = "Insufficient withdrawable funds"
 
 
-class CreditGrantNotFound(WalletError):
-    status_code = 404
-    code = "credit_grant_not_found"
-    title = "Credit grant not found"
-
-
 class AmountOutOfRange(WalletError):
     status_code = 422
     code = "amount_out_of_range"
@@ -408,3 +402,31 @@ class DatabaseUnavailable(WalletError):
 
 ERRORS_BY_CODE[DatabaseUnavailable.code] = DatabaseUnavailable
 ERRORS_BY_CODE[InsufficientWithdrawableFunds.code] = InsufficientWithdrawableFunds
+
+
+# --- FX ---------------------------------------------------------------------------
+
+
+class QuoteNotFound(WalletError):
+    """Unknown, or another caller's, or for other wallets."""
+
+    status_code = 404
+    code = "quote_not_found"
+    title = "FX quote not found"
+
+
+class QuoteExpired(WalletError):
+    """Past its expiry, or already used: ask for a new quote."""
+
+    status_code = 409
+    code = "quote_expired"
+    title = "FX quote expired or already used"
+
+
+class FxRateNotFound(WalletError):
+    status_code = 422
+    code = "fx_rate_not_found"
+    title = "No FX rate for this currency pair"
+
+
+ERRORS_BY_CODE.update({cls.code: cls for cls in (QuoteNotFound, QuoteExpired, FxRateNotFound)})

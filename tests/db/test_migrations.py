@@ -26,7 +26,7 @@ LANDED = {
     "0004.security": "b31496f929aa534bf58a470623edf39575698badeaeb0c9f76f242510b4ea9ff",
     "0005.reconciliation": "a6a1dbc949e4645f7b0842a2b6dc2a14705546f27caacd34c44681745fe316ab",
     "0006.posting-engine-v2": "c497f9cbd848ab195493818532a1286330b12fdf94e3e1cf74dab01541b2563b",
-    "0008.promotions-payouts-fx": "55390dd28dc7fed1e11b04b026dc0a9aa022cd0357476b8b6c4aa120b14cd73f",  # noqa: E501
+    "0008.promotions-payouts-fx": "cf563d3a61f7a491e9131f9ce1e57417a8141ddc512baf679c89b41c55aea2c0",  # noqa: E501
 }
 
 

@@ -49,6 +49,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/events"): Rule(PLATFORM, NONE),
     ("POST", "/v1/wallets/{wallet_id}/credits"): Rule(PLATFORM, NONE),
     ("GET", "/v1/wallets/{wallet_id}/credits"): Rule(EVERYONE, OWN),
+    ("POST", "/v1/fx/quotes"): Rule(EVERYONE, "from own wallets only (others: 404)"),
 }
 ADMIN_PREFIX = "/v1/admin/"
 

@@ -45,6 +45,7 @@ class JournalType(StrEnum):
     REVERSAL = "REVERSAL"  # an approved undoing of an earlier journal
     CREDIT_GRANT = "CREDIT_GRANT"  # promotional credit from PROMOTIONS (credits/)
     BREAKAGE = "BREAKAGE"  # an expired grant's remaining back to PROMOTIONS
+    FX_TRANSFER = "FX_TRANSFER"  # between wallets of two currencies, through FX wallets
 
 
 EVENT_TYPES: dict[JournalType, str] = {
@@ -61,6 +62,7 @@ EVENT_TYPES: dict[JournalType, str] = {
     JournalType.REVERSAL: "wallet.reversal.completed",
     JournalType.CREDIT_GRANT: "credit.granted",
     JournalType.BREAKAGE: "credit.expired",
+    JournalType.FX_TRANSFER: "wallet.fx_transfer.completed",
 }
 
 
@@ -75,6 +77,9 @@ class Leg:
     # A user wallet's promotional change asked for: > 0 part of a credit is promotional (a
     # grant), < 0 a debit takes promotional credit (expiry); None: the engine spends it first.
     promotional: int | None = None
+    # The leg's currency when it is not the posting's (an exchange's other side): a system
+    # wallet by kind is then that currency's, a named wallet must be in it.
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         if (self.wallet_id is None) == (self.system_kind is None):
@@ -113,12 +118,18 @@ class Posting:
 
 
 def check_balanced(legs: tuple[Leg, ...]) -> None:
-    """Refuse a set of legs that would create or destroy money."""
+    """Refuse a set of legs that would create or destroy money, in any currency (a leg
+    without one is in the posting's)."""
     if not legs:
         raise ValueError("a posting needs at least one leg")
-    total = sum(leg.amount for leg in legs)
-    if total != 0:
-        raise ValueError(f"legs sum to {total}, not zero")
+    totals: dict[str | None, int] = {}
+    for leg in legs:
+        totals[leg.currency] = totals.get(leg.currency, 0) + leg.amount
+    for currency, total in totals.items():
+        if total != 0:
+            raise ValueError(
+                f"legs sum to {total}, not zero" + (f" in {currency}" if currency else "")
+            )
 
 
 def deposit_legs(wallet_id: UUID, amount: int) -> tuple[Leg, ...]:

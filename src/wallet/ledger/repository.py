@@ -54,6 +54,7 @@ def leg_record(leg: Leg) -> dict[str, Any]:
         "amount": leg.amount,
         "held_delta": leg.held_delta,
         "promotional": leg.promotional,
+        "currency": leg.currency,
     }
 
 

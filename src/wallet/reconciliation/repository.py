@@ -70,16 +70,25 @@ SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id,
 
 _JOURNAL_BATCH = """
 WITH batch AS (
-    SELECT id, currency FROM journals
+    SELECT id, currency, type FROM journals
     WHERE $1::uuid IS NULL OR id > $1
     ORDER BY id LIMIT $2
 ), checked AS (
-    SELECT b.id, b.currency, t.entry_count, t.total, t.foreign_entries
+    -- A currency exchange (FX_TRANSFER) has entries in two currencies and balances in each:
+    -- its total is the sum of each currency's imbalance, and no currency is foreign to it.
+    SELECT b.id, b.currency, t.entry_count,
+           CASE WHEN b.type = 'FX_TRANSFER' THEN per_currency.off ELSE t.total END AS total,
+           CASE WHEN b.type = 'FX_TRANSFER' THEN 0 ELSE t.foreign_entries END AS foreign_entries
     FROM batch b
     CROSS JOIN LATERAL (
         SELECT count(*) AS entry_count, coalesce(sum(e.amount), 0) AS total,
                count(*) FILTER (WHERE e.currency <> b.currency) AS foreign_entries
         FROM entries e WHERE e.journal_id = b.id) t
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(abs(c.total)), 0) AS off FROM (
+            SELECT sum(e.amount) AS total FROM entries e
+            WHERE e.journal_id = b.id AND b.type = 'FX_TRANSFER' GROUP BY e.currency) c
+        ) per_currency
 )
 SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id,
        (SELECT count(*) FROM checked) AS rows,

@@ -224,6 +224,8 @@ DECLARE
     held_deltas   bigint[];
     promo_asks    bigint[];  -- per wallet: the legs' promotional (see ledger_leg_of)
     promo_deltas  bigint[];  -- per wallet: the decided change of its promotional part
+    slot_currencies text[];  -- per wallet: the currency its legs are in
+    leg_currency  text;
     cash_only     boolean;
     missing       boolean;
     refusal       text;
@@ -291,7 +293,7 @@ BEGIN
     --    never waiting while another is free (locks that are skipped can't form a cycle).
     SELECT array_agg(pair.kind), array_agg(pair.currency)
       INTO pair_kinds, pair_currencies
-      FROM (SELECT DISTINCT leg.system_kind AS kind, w.currency
+      FROM (SELECT DISTINCT leg.system_kind AS kind, coalesce(leg.currency, w.currency) AS currency
             FROM unnest(p_postings) WITH ORDINALITY AS x
             CROSS JOIN LATERAL unnest(x.legs) AS leg
             JOIN unnest(w_id, w_currency) AS w(id, currency) ON w.id = x.wallet_id
@@ -362,12 +364,16 @@ BEGIN
         held_deltas := '{}';
         promo_asks := '{}';
         promo_deltas := '{}';
-        -- Promotional credit never leaves as cash nor goes to another owner.
-        cash_only := p.journal_type = 'WITHDRAW';
+        slot_currencies := '{}';
+        -- Promotional credit never leaves as cash, goes to another owner or is exchanged.
+        cash_only := p.journal_type IN ('WITHDRAW', 'FX_TRANSFER');
         missing := false;
         refusal := NULL;
         refusal_slot := NULL;
         FOREACH this_leg IN ARRAY p.legs LOOP
+            -- A leg is in the posting's currency unless it says otherwise (an exchange's
+            -- other side); double entry holds per currency.
+            leg_currency := coalesce(this_leg.currency, posting_currency);
             IF this_leg.wallet_id IS NOT NULL THEN
                 this_slot := array_position(w_id[1:named], this_leg.wallet_id);
                 IF this_slot IS NULL THEN
@@ -383,7 +389,7 @@ BEGIN
             ELSE
                 this_slot := NULL;
                 FOR idx IN named + 1 .. cardinality(w_id) LOOP
-                    IF w_kind[idx] = this_leg.system_kind AND w_currency[idx] = posting_currency THEN
+                    IF w_kind[idx] = this_leg.system_kind AND w_currency[idx] = leg_currency THEN
                         this_slot := idx;
                         EXIT;
                     END IF;
@@ -396,6 +402,7 @@ BEGIN
                 held_deltas := held_deltas || this_leg.held_delta;
                 promo_asks := promo_asks || coalesce(this_leg.promotional, 0);
                 promo_deltas := promo_deltas || 0::bigint;
+                slot_currencies := slot_currencies || leg_currency;
             ELSE
                 deltas[idx] := deltas[idx] + this_leg.amount;
                 held_deltas[idx] := held_deltas[idx] + this_leg.held_delta;
@@ -411,7 +418,7 @@ BEGIN
         FOR idx IN 1..coalesce(cardinality(slots), 0) LOOP
             this_slot := slots[idx];
             CONTINUE WHEN refusal_slot IS NOT NULL AND refusal_slot <= this_slot;
-            IF w_currency[this_slot] <> posting_currency THEN
+            IF w_currency[this_slot] <> slot_currencies[idx] THEN
                 refusal := 'currency_mismatch'; refusal_status := 422; refusal_slot := this_slot;
             -- BIGINT holds every balance: refuse what would not fit rather than fail mid-write.
             ELSIF w_balance[this_slot]::numeric + deltas[idx]
@@ -498,7 +505,7 @@ BEGIN
             e.id := entry_ids[entries_count];
             e.journal_id := j.id;
             e.wallet_id := w_id[this_slot];
-            e.currency := posting_currency;
+            e.currency := w_currency[this_slot];
             e.amount := deltas[idx];
             e.balance_before := w_balance[this_slot];
             e.balance_after := w_balance[this_slot] + deltas[idx];
@@ -523,7 +530,7 @@ BEGIN
             en_id[entries_count] := e.id;
             en_journal[entries_count] := j.id;
             en_wallet[entries_count] := e.wallet_id;
-            en_currency[entries_count] := posting_currency;
+            en_currency[entries_count] := w_currency[this_slot];
             en_amount[entries_count] := e.amount;
             en_balance_before[entries_count] := e.balance_before;
             en_balance_after[entries_count] := e.balance_after;
