@@ -91,3 +91,41 @@ CREATE TABLE fx_quotes (
     journal_id     uuid        REFERENCES journals (id),
     created_at     timestamptz NOT NULL DEFAULT now()
 );
+
+-- Driver payouts. A payout's money moves off the driver's wallet (cash only) into the
+-- currency's PAYOUTS wallet when the payout is created, so nothing spent afterwards can
+-- make it unpayable; from there it goes to EXTERNAL once the rail says PAID, or back to the
+-- wallet when it says FAILED. Every step is a journal keyed by the payout's id.
+ALTER TABLE wallets
+    DROP CONSTRAINT wallets_kind_check,
+    ADD CONSTRAINT wallets_kind_check
+        CHECK (kind IN ('USER', 'EXTERNAL', 'SETTLEMENT', 'FEES', 'SUSPENSE', 'PROMOTIONS', 'FX',
+                        'PAYOUTS'));
+
+CREATE TABLE payout_runs (
+    id           uuid        PRIMARY KEY,
+    currency     char(3)     NOT NULL,
+    threshold    bigint      NOT NULL CHECK (threshold >= 0),
+    owner_prefix text,
+    wallet_ids   uuid[],
+    created_by   text        NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE payouts (
+    id             uuid        PRIMARY KEY,  -- also the idempotency key toward the rail
+    run_id         uuid        NOT NULL REFERENCES payout_runs (id),
+    wallet_id      uuid        NOT NULL REFERENCES wallets (id),
+    owner_id       text        NOT NULL,
+    currency       char(3)     NOT NULL,
+    amount         bigint      NOT NULL CHECK (amount > 0),
+    status         text        NOT NULL DEFAULT 'PENDING'
+                   CHECK (status IN ('PENDING', 'SENT', 'PAID', 'FAILED')),
+    attempts       integer     NOT NULL DEFAULT 0,
+    failure_reason text,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (run_id, wallet_id)
+);
+CREATE INDEX payouts_open ON payouts (updated_at) WHERE status IN ('PENDING', 'SENT');
+CREATE INDEX payouts_run ON payouts (run_id, status);

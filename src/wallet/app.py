@@ -27,6 +27,7 @@ from wallet.observability import TraceAndMetricsMiddleware
 from wallet.openapi import install_openapi
 from wallet.outbox import endpoints as event_endpoints
 from wallet.outbox.broker import BrokerProbe
+from wallet.payouts import endpoints as payout_endpoints
 from wallet.pii import PiiCipher
 from wallet.ratelimit import RateLimitMiddleware, RateLimits
 from wallet.reconciliation import endpoints as reconciliation_endpoints
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         credit_endpoints.router,
         fx_endpoints.router,
         fx_endpoints.admin_router,
+        payout_endpoints.router,
         health.router,
     ):
         app.include_router(router)

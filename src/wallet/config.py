@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     # FX: how long a quote locks its rate, and the spread kept (to FEES) on every exchange.
     fx_quote_ttl_seconds: int = Field(default=30, ge=1, le=3600)
     fx_spread: Decimal = Field(default=Decimal("0.005"), ge=0, lt=1)
+    # Payouts: the rail's endpoint (unset: the worker sends no payouts), how often the worker
+    # moves them along, and how long a payout the rail did not answer waits to be asked again.
+    payout_rail_url: str | None = None
+    payout_interval_seconds: float = Field(default=10.0, gt=0)
+    payout_retry_after_seconds: float = Field(default=30.0, ge=0)
     log_level: str = "INFO"
     # FastAPI's native OpenTelemetry spans and metrics, for a deployment that configures an
     # OpenTelemetry SDK. Off by default: the per-request check alone costs ~5% of a request.

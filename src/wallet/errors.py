@@ -430,3 +430,12 @@ class FxRateNotFound(WalletError):
 
 
 ERRORS_BY_CODE.update({cls.code: cls for cls in (QuoteNotFound, QuoteExpired, FxRateNotFound)})
+
+
+class PayoutRunNotFound(WalletError):
+    status_code = 404
+    code = "payout_run_not_found"
+    title = "Payout run not found"
+
+
+ERRORS_BY_CODE[PayoutRunNotFound.code] = PayoutRunNotFound

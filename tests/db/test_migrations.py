@@ -26,7 +26,7 @@ LANDED = {
     "0004.security": "b31496f929aa534bf58a470623edf39575698badeaeb0c9f76f242510b4ea9ff",
     "0005.reconciliation": "a6a1dbc949e4645f7b0842a2b6dc2a14705546f27caacd34c44681745fe316ab",
     "0006.posting-engine-v2": "c497f9cbd848ab195493818532a1286330b12fdf94e3e1cf74dab01541b2563b",
-    "0008.promotions-payouts-fx": "cf563d3a61f7a491e9131f9ce1e57417a8141ddc512baf679c89b41c55aea2c0",  # noqa: E501
+    "0008.promotions-payouts-fx": "f15912d5f6b810de6e27606863563735a40f941af3c57dbae00f6ed3016107a8",  # noqa: E501
 }
 
 

@@ -28,6 +28,7 @@ class SystemKind(StrEnum):
     SUSPENSE = "SUSPENSE"  # discrepancies under investigation
     PROMOTIONS = "PROMOTIONS"  # promotional credit granted comes from here; breakage returns
     FX = "FX"  # currency exchange: one per currency, its balances are the FX position
+    PAYOUTS = "PAYOUTS"  # payouts on their way to a payment rail
 
 
 class JournalType(StrEnum):
@@ -46,6 +47,9 @@ class JournalType(StrEnum):
     CREDIT_GRANT = "CREDIT_GRANT"  # promotional credit from PROMOTIONS (credits/)
     BREAKAGE = "BREAKAGE"  # an expired grant's remaining back to PROMOTIONS
     FX_TRANSFER = "FX_TRANSFER"  # between wallets of two currencies, through FX wallets
+    PAYOUT = "PAYOUT"  # a driver's payout: wallet -> PAYOUTS (cash only)
+    PAYOUT_PAID = "PAYOUT_PAID"  # PAYOUTS -> EXTERNAL, the rail paid it
+    PAYOUT_FAILED = "PAYOUT_FAILED"  # PAYOUTS -> wallet, the rail refused it
 
 
 EVENT_TYPES: dict[JournalType, str] = {
@@ -63,6 +67,9 @@ EVENT_TYPES: dict[JournalType, str] = {
     JournalType.CREDIT_GRANT: "credit.granted",
     JournalType.BREAKAGE: "credit.expired",
     JournalType.FX_TRANSFER: "wallet.fx_transfer.completed",
+    JournalType.PAYOUT: "payout.pending",
+    JournalType.PAYOUT_PAID: "payout.paid",
+    JournalType.PAYOUT_FAILED: "payout.failed",
 }
 
 

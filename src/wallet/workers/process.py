@@ -23,6 +23,8 @@ from wallet.idempotency.tasks import prune_expired_keys
 from wallet.outbox import tasks as outbox_tasks
 from wallet.outbox.broker import Broker
 from wallet.outbox.publisher import OutboxPublisher, PublisherConfig
+from wallet.payouts.rail import HttpRail
+from wallet.payouts.service import process_due
 from wallet.reconciliation.tasks import run_scheduled_reconciliation
 from wallet.workers.runner import PeriodicTask, run_periodic
 
@@ -70,6 +72,22 @@ def build_tasks(
             "credits.expire",
             partial(expire_due_credits, pool, batch_size=settings.hold_expiry_batch_size),
             every_seconds=settings.hold_expiry_interval_seconds,
+        ),
+        *(
+            [
+                PeriodicTask(
+                    "payouts.process",
+                    partial(
+                        process_due,
+                        pool,
+                        HttpRail(settings.payout_rail_url),
+                        retry_after_seconds=settings.payout_retry_after_seconds,
+                    ),
+                    every_seconds=settings.payout_interval_seconds,
+                )
+            ]
+            if settings.payout_rail_url
+            else []
         ),
         # Runs only when the last completed reconciliation is older than its interval.
         PeriodicTask(

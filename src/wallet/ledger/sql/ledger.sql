@@ -366,7 +366,7 @@ BEGIN
         promo_deltas := '{}';
         slot_currencies := '{}';
         -- Promotional credit never leaves as cash, goes to another owner or is exchanged.
-        cash_only := p.journal_type IN ('WITHDRAW', 'FX_TRANSFER');
+        cash_only := p.journal_type IN ('WITHDRAW', 'FX_TRANSFER', 'PAYOUT');
         missing := false;
         refusal := NULL;
         refusal_slot := NULL;
