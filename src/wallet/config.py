@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     payout_rail_url: str | None = None
     payout_interval_seconds: float = Field(default=10.0, gt=0)
     payout_retry_after_seconds: float = Field(default=30.0, ge=0)
+    # A scheduled payout run (unset currency: none): every interval, the wallets of that
+    # currency whose owner starts with the prefix and whose cash is above the threshold.
+    payout_schedule_currency: str | None = None
+    payout_schedule_threshold: int = Field(default=0, ge=0)
+    payout_schedule_owner_prefix: str = "driver-"
+    payout_schedule_interval_hours: float = Field(default=24.0, gt=0)
     log_level: str = "INFO"
     # FastAPI's native OpenTelemetry spans and metrics, for a deployment that configures an
     # OpenTelemetry SDK. Off by default: the per-request check alone costs ~5% of a request.

@@ -17,7 +17,7 @@ from tests.credits.helpers import granted
 from tests.support import Api
 from wallet.auth.tokens import Role
 from wallet.payouts.rail import HttpRail, PayoutInstruction, RailAnswer, parse_answer
-from wallet.payouts.service import process_due
+from wallet.payouts.service import process_due, start_scheduled_run
 
 
 @dataclass
@@ -182,3 +182,27 @@ async def test_an_unreachable_rail_is_unknown() -> None:
         )
     )
     assert answer.status == "UNKNOWN"
+
+
+async def test_the_scheduled_run_starts_once_per_interval(
+    api: Api, app: FastAPI, db: asyncpg.Connection[Any]
+) -> None:
+    prefix = f"sched-{uuid4().hex[:8]}-"
+    wallet_id = await api.funded_wallet(f"{prefix}a", 900, "CHF")
+    settings = app.state.settings.model_copy(
+        update={
+            "payout_schedule_currency": "CHF",
+            "payout_schedule_threshold": 100,
+            "payout_schedule_owner_prefix": prefix,
+            "payout_schedule_interval_hours": 1.0,
+        }
+    )
+    started = await asyncio.gather(
+        *(start_scheduled_run(app.state.pool, settings=settings) for _ in range(3))
+    )
+    # Several workers at once: one starts the run (the session's database has no CHF run).
+    assert sorted(started, key=lambda n: n is None) == [1, None, None]
+    assert (await api.wallet(wallet_id))["balance"] == 0  # moved into PAYOUTS, once
+    assert await start_scheduled_run(app.state.pool, settings=settings) is None  # not due
+    runs = await db.fetchval("SELECT count(*) FROM payouts WHERE wallet_id = $1", UUID(wallet_id))
+    assert runs == 1

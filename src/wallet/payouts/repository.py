@@ -105,3 +105,19 @@ async def find_run(conn: Connection, *, run_id: UUID) -> dict[str, Any] | None:
         run_id,
     )
     return dict(row) if row else None
+
+
+# One scheduled run at a time across workers: a transaction-level advisory lock.
+_SCHEDULE_LOCK_KEY = 0x7061796F75747321  # "payouts!"
+
+
+async def lock_schedule(conn: Connection) -> None:
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEDULE_LOCK_KEY)
+
+
+async def last_run_at(conn: Connection, *, currency: str, created_by: str) -> Any:
+    return await conn.fetchval(
+        """SELECT max(created_at) FROM payout_runs WHERE currency = $1 AND created_by = $2""",
+        currency,
+        created_by,
+    )

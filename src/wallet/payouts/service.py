@@ -19,6 +19,7 @@ from uuid import UUID
 
 from uuid_utils.compat import uuid7
 
+from wallet.config import Settings
 from wallet.db.pool import Connection, Pool, transaction
 from wallet.errors import PayoutRunNotFound, RequestValidationFailed
 from wallet.ledger import repository as ledger_repository
@@ -28,6 +29,7 @@ from wallet.payouts.rail import PayoutInstruction, PayoutRail
 from wallet.payouts.schemas import PayoutCounts, PayoutRunOut, PayoutRunRequest
 
 CALLER = "system:payouts"
+SCHEDULER = "system:payout-schedule"
 
 
 def _posting(
@@ -198,3 +200,34 @@ async def _settle(pool: Pool, payout_id: UUID, status: str, reason: str | None) 
             return False  # e.g. the wallet was closed: stays SENT for an operator
         await repository.settle(conn, payout_id=payout_id, status=status, reason=reason)
         return True
+
+
+async def start_scheduled_run(pool: Pool, *, settings: Settings) -> int | None:
+    """The worker's periodic task: start the configured run when the last scheduled one of
+    that currency is older than its interval. Any number of workers may call it: one run per
+    interval (an advisory lock serialises the check and the start). Returns how many payouts
+    it created, or None when none was due."""
+    currency = settings.payout_schedule_currency
+    if currency is None:
+        return None
+    async with transaction(pool) as conn:
+        await repository.lock_schedule(conn)
+        last = await repository.last_run_at(conn, currency=currency, created_by=SCHEDULER)
+        due = await conn.fetchval(
+            "SELECT $1::timestamptz IS NULL OR $1 <= now() - make_interval(secs => $2)",
+            last,
+            settings.payout_schedule_interval_hours * 3600,
+        )
+        if not due:
+            return None
+        run = await start_run(
+            conn,
+            request=PayoutRunRequest(
+                currency=currency,
+                threshold=settings.payout_schedule_threshold,
+                owner_prefix=settings.payout_schedule_owner_prefix,
+            ),
+            actor=SCHEDULER,
+            trace_id=uuid7().hex,
+        )
+    return run.payouts.PENDING

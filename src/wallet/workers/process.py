@@ -24,7 +24,7 @@ from wallet.outbox import tasks as outbox_tasks
 from wallet.outbox.broker import Broker
 from wallet.outbox.publisher import OutboxPublisher, PublisherConfig
 from wallet.payouts.rail import HttpRail
-from wallet.payouts.service import process_due
+from wallet.payouts.service import process_due, start_scheduled_run
 from wallet.reconciliation.tasks import run_scheduled_reconciliation
 from wallet.workers.runner import PeriodicTask, run_periodic
 
@@ -87,6 +87,18 @@ def build_tasks(
                 )
             ]
             if settings.payout_rail_url
+            else []
+        ),
+        # Starts the configured payout run when the last one is older than its interval.
+        *(
+            [
+                PeriodicTask(
+                    "payouts.schedule",
+                    partial(start_scheduled_run, pool, settings=settings),
+                    every_seconds=300.0,
+                )
+            ]
+            if settings.payout_schedule_currency
             else []
         ),
         # Runs only when the last completed reconciliation is older than its interval.
