@@ -15,10 +15,12 @@ from wallet.auth.dependencies import authenticate_before_refusing_requests, auth
 from wallet.auth.tokens import TokenVerifier
 from wallet.batches import endpoints as batch_endpoints
 from wallet.config import Settings, get_settings
+from wallet.credits import endpoints as credit_endpoints
 from wallet.db.faults import install_fault_handlers
 from wallet.db.modules import check_modules_current
 from wallet.db.pool import create_pool
 from wallet.errors import install_error_handlers
+from wallet.fx import endpoints as fx_endpoints
 from wallet.holds import endpoints as hold_endpoints
 from wallet.ledger import endpoints as ledger_endpoints
 from wallet.ledger.batcher import PostingBatcher
@@ -26,6 +28,7 @@ from wallet.observability import TraceAndMetricsMiddleware
 from wallet.openapi import install_openapi
 from wallet.outbox import endpoints as event_endpoints
 from wallet.outbox.broker import BrokerProbe
+from wallet.payouts import endpoints as payout_endpoints
 from wallet.pii import PiiCipher
 from wallet.ratelimit import RateLimitMiddleware, RateLimits
 from wallet.reconciliation import endpoints as reconciliation_endpoints
@@ -123,6 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refund_endpoints.router,
         batch_endpoints.router,
         transaction_endpoints.router,
+        credit_endpoints.router,
+        fx_endpoints.router,
+        fx_endpoints.admin_router,
+        payout_endpoints.router,
         health.router,
     ):
         app.include_router(router)

@@ -270,3 +270,37 @@ def audit_verify(
 
 if __name__ == "__main__":
     app()
+
+
+payouts_app = typer.Typer(help="Driver payouts through the payment rail.")
+app.add_typer(payouts_app, name="payouts")
+
+
+@payouts_app.command("run")
+def payouts_run(
+    currency: Annotated[str, typer.Option(help="Pay out wallets of this currency.")],
+    threshold: Annotated[
+        int, typer.Option(min=0, help="Only wallets with more cash than this (minor units).")
+    ] = 0,
+    owner_prefix: Annotated[
+        str | None, typer.Option(help="Only owners whose id starts with this.")
+    ] = None,
+    wallet_id: Annotated[
+        list[UUID] | None, typer.Option(help="Only these wallets (repeatable).")
+    ] = None,
+) -> None:
+    """Start a payout run now and send its payouts to WALLET_PAYOUT_RAIL_URL, with progress;
+    exit 1 when some payout is still open (asked again by the worker) or failed."""
+    from wallet.payouts.cli import run_payouts_now
+    from wallet.payouts.schemas import PayoutRunRequest
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    request = PayoutRunRequest(
+        currency=currency, threshold=threshold, owner_prefix=owner_prefix, wallet_ids=wallet_id
+    )
+    outcome = run_payouts_now(
+        settings, database_url=resolve_database_url(settings), request=request
+    )
+    open_or_failed = outcome.payouts.PENDING + outcome.payouts.SENT + outcome.payouts.FAILED
+    raise typer.Exit(code=1 if open_or_failed else 0)

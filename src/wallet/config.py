@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -104,6 +105,20 @@ class Settings(BaseSettings):
     hold_max_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
     hold_expiry_interval_seconds: float = Field(default=5.0, gt=0)
     hold_expiry_batch_size: int = Field(default=500, ge=1)
+    # FX: how long a quote locks its rate, and the spread kept (to FEES) on every exchange.
+    fx_quote_ttl_seconds: int = Field(default=30, ge=1, le=3600)
+    fx_spread: Decimal = Field(default=Decimal("0.005"), ge=0, lt=1)
+    # Payouts: the rail's endpoint (unset: the worker sends no payouts), how often the worker
+    # moves them along, and how long a payout the rail did not answer waits to be asked again.
+    payout_rail_url: str | None = None
+    payout_interval_seconds: float = Field(default=10.0, gt=0)
+    payout_retry_after_seconds: float = Field(default=30.0, ge=0)
+    # A scheduled payout run (unset currency: none): every interval, the wallets of that
+    # currency whose owner starts with the prefix and whose cash is above the threshold.
+    payout_schedule_currency: str | None = None
+    payout_schedule_threshold: int = Field(default=0, ge=0)
+    payout_schedule_owner_prefix: str = "driver-"
+    payout_schedule_interval_hours: float = Field(default=24.0, gt=0)
     log_level: str = "INFO"
     # Traces over OTLP/HTTP (wallet.tracing); also on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     # Off by default: FastAPI's per-request telemetry check alone costs ~5% of a request.

@@ -73,6 +73,14 @@ class InsufficientFunds(WalletError):
     title = "Insufficient available funds"
 
 
+class InsufficientWithdrawableFunds(WalletError):
+    """Promotional credit pays for rides but never leaves as cash or goes to another owner."""
+
+    status_code = 422
+    code = "insufficient_withdrawable_funds"
+    title = "Insufficient withdrawable funds"
+
+
 class AmountOutOfRange(WalletError):
     status_code = 422
     code = "amount_out_of_range"
@@ -404,6 +412,44 @@ class DatabaseUnavailable(WalletError):
 
 
 ERRORS_BY_CODE[DatabaseUnavailable.code] = DatabaseUnavailable
+ERRORS_BY_CODE[InsufficientWithdrawableFunds.code] = InsufficientWithdrawableFunds
+
+
+# --- FX ---------------------------------------------------------------------------
+
+
+class QuoteNotFound(WalletError):
+    """Unknown, or another caller's, or for other wallets."""
+
+    status_code = 404
+    code = "quote_not_found"
+    title = "FX quote not found"
+
+
+class QuoteExpired(WalletError):
+    """Past its expiry, or already used: ask for a new quote."""
+
+    status_code = 409
+    code = "quote_expired"
+    title = "FX quote expired or already used"
+
+
+class FxRateNotFound(WalletError):
+    status_code = 422
+    code = "fx_rate_not_found"
+    title = "No FX rate for this currency pair"
+
+
+ERRORS_BY_CODE.update({cls.code: cls for cls in (QuoteNotFound, QuoteExpired, FxRateNotFound)})
+
+
+class PayoutRunNotFound(WalletError):
+    status_code = 404
+    code = "payout_run_not_found"
+    title = "Payout run not found"
+
+
+ERRORS_BY_CODE[PayoutRunNotFound.code] = PayoutRunNotFound
 
 
 # --- Batches, transactions as a resource (issue 11) ---------------------------------

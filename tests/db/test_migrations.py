@@ -29,6 +29,9 @@ LANDED = {
     "0007.transactions-and-batches": (
         "334cba4de9481da7d4d1ca36760805b6d23a6cef62fa5510358c53982aaed957"
     ),
+    "0008.promotions-payouts-fx": (
+        "f15912d5f6b810de6e27606863563735a40f941af3c57dbae00f6ed3016107a8"
+    ),
     "0009.trace-context": "5d77dc233a83b52013ec4ec22601508393fa322287daf9f1441ce57e8a486a2f",
     "0010.ledger-references-per-statement": (
         "8afb812b6564bffed9c1d5ffdc57e22403ae183bdc8ba3d66667ed973d22aacd"

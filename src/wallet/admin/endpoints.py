@@ -19,6 +19,7 @@ from wallet.admin.schemas import (
     AdjustmentOut,
     AdjustmentRequest,
     ApprovalRequest,
+    CreditLimitRequest,
     ReasonRequest,
 )
 from wallet.admin.service import Actor, IdempotentAnswer
@@ -245,6 +246,31 @@ async def change_wallet_status(
             conn,
             wallet_id=wallet_id,
             action=action,
+            reason=body.reason,
+            actor=_actor(caller, trace_id),
+        )
+
+
+@router.put(
+    "/wallets/{wallet_id}/credit-limit",
+    responses=problem_doc(
+        NotAuthenticated, Forbidden, WalletNotFound, WalletNotActive, InsufficientFunds
+    ),
+)
+async def set_credit_limit(
+    wallet_id: UUID,
+    body: CreditLimitRequest,
+    caller: AdminCaller,
+    pool: DbPool,
+    trace_id: TraceId,
+) -> WalletOut:
+    """Let the wallet's available go down to ``-credit_limit`` (e.g. a driver who collected
+    cash rides owes the commission); logged with its reason and published."""
+    async with transaction(pool) as conn:
+        return await service.set_credit_limit(
+            conn,
+            wallet_id=wallet_id,
+            credit_limit=body.credit_limit,
             reason=body.reason,
             actor=_actor(caller, trace_id),
         )

@@ -131,7 +131,8 @@ async def decide_adjustment(
 async def lock_wallet(conn: Connection, *, wallet_id: UUID) -> dict[str, Any] | None:
     """A wallet of any kind, locked: what admin steps on it are decided on."""
     row = await conn.fetchrow(
-        "SELECT id, kind, currency, status, balance, held FROM wallets WHERE id = $1 FOR UPDATE",
+        """SELECT id, kind, currency, status, balance, held, credit_limit FROM wallets
+           WHERE id = $1 FOR UPDATE""",
         wallet_id,
     )
     return dict(row) if row else None
@@ -149,9 +150,11 @@ async def record_action(
     trace_id: str,
     publish: bool,
     new_status: str | None = None,
+    new_credit_limit: int | None = None,
 ) -> None:
     """Log an admin step; with ``publish``, also as an event on the wallet's stream (the
-    wallet's version moves on, as it numbers the stream), optionally changing its status."""
+    wallet's version moves on, as it numbers the stream), optionally changing its status or
+    its credit limit."""
     if not publish:
         await conn.execute(
             """INSERT INTO admin_actions (action, actor, wallet_id, subject_id, reason, details,
@@ -168,10 +171,11 @@ async def record_action(
     await conn.execute(
         """
         WITH changed AS (
-            UPDATE wallets SET status = coalesce($8, status), version = version + 1,
-                               updated_at = now()
+            UPDATE wallets SET status = coalesce($8, status),
+                               credit_limit = coalesce($9, credit_limit),
+                               version = version + 1, updated_at = now()
             WHERE id = $3
-            RETURNING id, owner_id, currency, status, balance, held, version
+            RETURNING id, owner_id, currency, status, balance, held, credit_limit, version
         ), logged AS (
             INSERT INTO admin_actions (action, actor, wallet_id, subject_id, reason, details,
                                        trace_id)
@@ -187,7 +191,7 @@ async def record_action(
                        'currency', changed.currency, 'status', changed.status,
                        'balance', changed.balance, 'held', changed.held,
                        'available', changed.balance - changed.held,
-                       'version', changed.version),
+                       'credit_limit', changed.credit_limit, 'version', changed.version),
                    'admin_action', to_jsonb(logged)),
                $7
         FROM changed, logged
@@ -200,6 +204,7 @@ async def record_action(
         details,
         trace_id,
         new_status,
+        new_credit_limit,
     )
 
 

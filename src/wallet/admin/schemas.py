@@ -54,6 +54,13 @@ class ReasonRequest(RequestModel):
     reason: Reason
 
 
+class CreditLimitRequest(RequestModel):
+    """How far below zero the wallet's available may go, in minor units (0: never)."""
+
+    credit_limit: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+    reason: Reason
+
+
 class ApprovalRequest(RequestModel):
     reason: Reason | None = None
 

@@ -1,4 +1,5 @@
-"""Admin use cases: propose, approve and reject corrections; freeze, unfreeze, close wallets.
+"""Admin use cases: propose, approve and reject corrections; freeze, unfreeze, close wallets;
+set credit limits.
 
 Every step runs in the caller's transaction, is logged in admin_actions (who, when, why) and,
 except approvals, published as an event on the wallet's stream; an approval's event is the
@@ -40,6 +41,7 @@ from wallet.errors import (
     AdjustmentNotFound,
     FindingNotFound,
     InvalidCursor,
+    InsufficientFunds,
     TransactionAlreadyReversed,
     TransactionNotFound,
     WalletNotActive,
@@ -398,6 +400,43 @@ async def change_wallet_status(
             trace_id=actor.trace_id,
             publish=True,
             new_status=target,
+        )
+    changed = await find_wallet(conn, wallet_id=wallet_id, owner_scope=None)
+    assert changed is not None
+    return WalletOut.model_validate(changed)
+
+
+async def set_credit_limit(
+    conn: Connection, *, wallet_id: UUID, credit_limit: int, reason: str, actor: Actor
+) -> WalletOut:
+    """Let the wallet's available go down to ``-credit_limit``; the same limit again is a no-op.
+
+    A limit lower than the credit the wallet already uses is refused (insufficient_funds): the
+    database bound would not hold, and the owner's debt cannot be wished away by an admin.
+    """
+    wallet = await find_wallet(conn, wallet_id=wallet_id, owner_scope=None)
+    locked = await repository.lock_wallet(conn, wallet_id=wallet_id) if wallet else None
+    if locked is None:
+        raise WalletNotFound()
+    if locked["status"] == "CLOSED":
+        raise WalletNotActive()
+    if locked["balance"] - locked["held"] < -credit_limit:
+        raise InsufficientFunds(
+            "the wallet already uses more credit than that limit",
+            available=locked["balance"] - locked["held"],
+        )
+    if credit_limit != locked["credit_limit"]:
+        await repository.record_action(
+            conn,
+            action="wallet.credit_limit.changed",
+            actor=actor.subject,
+            wallet_id=wallet_id,
+            subject_id=None,
+            reason=reason,
+            details={"from_credit_limit": locked["credit_limit"], "to_credit_limit": credit_limit},
+            trace_id=actor.trace_id,
+            publish=True,
+            new_credit_limit=credit_limit,
         )
     changed = await find_wallet(conn, wallet_id=wallet_id, owner_scope=None)
     assert changed is not None

@@ -53,6 +53,9 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
         EVERYONE, "transactions touching own wallets only (others: 404)"
     ),
     ("GET", "/v1/wallets/{wallet_id}/balance"): Rule(EVERYONE, OWN),
+    ("POST", "/v1/wallets/{wallet_id}/credits"): Rule(PLATFORM, NONE),
+    ("GET", "/v1/wallets/{wallet_id}/credits"): Rule(EVERYONE, OWN),
+    ("POST", "/v1/fx/quotes"): Rule(EVERYONE, "from own wallets only (others: 404)"),
 }
 ADMIN_PREFIX = "/v1/admin/"
 

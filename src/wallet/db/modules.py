@@ -27,6 +27,7 @@ _MODULES = (
     ("holds", "holds"),
     ("refunds", "refunds"),
     ("admin", "admin"),
+    ("credits", "credits"),
 )
 
 

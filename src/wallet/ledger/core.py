@@ -26,6 +26,9 @@ class SystemKind(StrEnum):
     SETTLEMENT = "SETTLEMENT"  # captured ride money awaiting payout
     FEES = "FEES"
     SUSPENSE = "SUSPENSE"  # discrepancies under investigation
+    PROMOTIONS = "PROMOTIONS"  # promotional credit granted comes from here; breakage returns
+    FX = "FX"  # currency exchange: one per currency, its balances are the FX position
+    PAYOUTS = "PAYOUTS"  # payouts on their way to a payment rail
 
 
 class JournalType(StrEnum):
@@ -41,6 +44,12 @@ class JournalType(StrEnum):
     REFUND = "REFUND"
     ADJUSTMENT = "ADJUSTMENT"  # an approved correction against the SUSPENSE wallet
     REVERSAL = "REVERSAL"  # an approved undoing of an earlier journal
+    CREDIT_GRANT = "CREDIT_GRANT"  # promotional credit from PROMOTIONS (credits/)
+    BREAKAGE = "BREAKAGE"  # an expired grant's remaining back to PROMOTIONS
+    FX_TRANSFER = "FX_TRANSFER"  # between wallets of two currencies, through FX wallets
+    PAYOUT = "PAYOUT"  # a driver's payout: wallet -> PAYOUTS (cash only)
+    PAYOUT_PAID = "PAYOUT_PAID"  # PAYOUTS -> EXTERNAL, the rail paid it
+    PAYOUT_FAILED = "PAYOUT_FAILED"  # PAYOUTS -> wallet, the rail refused it
 
 
 EVENT_TYPES: dict[JournalType, str] = {
@@ -55,6 +64,12 @@ EVENT_TYPES: dict[JournalType, str] = {
     JournalType.REFUND: "refund.completed",
     JournalType.ADJUSTMENT: "wallet.adjustment.completed",
     JournalType.REVERSAL: "wallet.reversal.completed",
+    JournalType.CREDIT_GRANT: "credit.granted",
+    JournalType.BREAKAGE: "credit.expired",
+    JournalType.FX_TRANSFER: "wallet.fx_transfer.completed",
+    JournalType.PAYOUT: "payout.pending",
+    JournalType.PAYOUT_PAID: "payout.paid",
+    JournalType.PAYOUT_FAILED: "payout.failed",
 }
 
 
@@ -66,6 +81,12 @@ class Leg:
     held_delta: int = 0
     wallet_id: UUID | None = None
     system_kind: SystemKind | None = None
+    # A user wallet's promotional change asked for: > 0 part of a credit is promotional (a
+    # grant), < 0 a debit takes promotional credit (expiry); None: the engine spends it first.
+    promotional: int | None = None
+    # The leg's currency when it is not the posting's (an exchange's other side): a system
+    # wallet by kind is then that currency's, a named wallet must be in it.
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         if (self.wallet_id is None) == (self.system_kind is None):
@@ -105,12 +126,18 @@ class Posting:
 
 
 def check_balanced(legs: tuple[Leg, ...]) -> None:
-    """Refuse a set of legs that would create or destroy money."""
+    """Refuse a set of legs that would create or destroy money, in any currency (a leg
+    without one is in the posting's)."""
     if not legs:
         raise ValueError("a posting needs at least one leg")
-    total = sum(leg.amount for leg in legs)
-    if total != 0:
-        raise ValueError(f"legs sum to {total}, not zero")
+    totals: dict[str | None, int] = {}
+    for leg in legs:
+        totals[leg.currency] = totals.get(leg.currency, 0) + leg.amount
+    for currency, total in totals.items():
+        if total != 0:
+            raise ValueError(
+                f"legs sum to {total}, not zero" + (f" in {currency}" if currency else "")
+            )
 
 
 def deposit_legs(wallet_id: UUID, amount: int) -> tuple[Leg, ...]:

@@ -54,6 +54,8 @@ def leg_record(leg: Leg) -> dict[str, Any]:
         "system_kind": leg.system_kind.value if leg.system_kind else None,
         "amount": leg.amount,
         "held_delta": leg.held_delta,
+        "promotional": leg.promotional,
+        "currency": leg.currency,
     }
 
 

@@ -14,7 +14,9 @@ class FindingKind(StrEnum):
     BALANCE_MISMATCH = "balance_mismatch"  # stored balance <> sum of the wallet's entries
     HELD_MISMATCH = "held_mismatch"  # stored held <> sum of held changes in its entries
     HOLD_RESERVATION_MISMATCH = "hold_reservation_mismatch"  # held <> what HELD holds reserve
-    NEGATIVE_AVAILABLE = "negative_available"  # a user wallet's balance - held < 0
+    NEGATIVE_AVAILABLE = "negative_available"  # a user wallet's balance - held < -credit_limit
+    PROMOTIONAL_MISMATCH = "promotional_mismatch"  # promotional <> its ACTIVE grants' remaining
+    PROMOTIONAL_EXCEEDS_BALANCE = "promotional_exceeds_balance"  # > balance + credit_limit
     # Global
     CURRENCY_UNBALANCED = "currency_unbalanced"  # a currency's balances do not sum to zero
     JOURNAL_UNBALANCED = "journal_unbalanced"  # a journal's entries do not sum to zero

@@ -18,12 +18,16 @@ _RUN_LOCK_KEY = 0x7265636F6E63696C  # "reconcil"
 
 _WALLET_BATCH = """
 WITH batch AS (
-    SELECT id, kind, currency, balance, held FROM wallets
+    SELECT id, kind, currency, balance, held, credit_limit, promotional FROM wallets
     WHERE $1::uuid IS NULL OR id > $1
     ORDER BY id LIMIT $2
 ), checked AS (
-    SELECT b.*, ledger.total, ledger.held_total, ledger.entry_count, reserve.reserved
+    SELECT b.*, ledger.total, ledger.held_total, ledger.entry_count, reserve.reserved,
+           grants.live_remaining
     FROM batch b
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(g.remaining), 0) AS live_remaining
+        FROM credit_grants g WHERE g.wallet_id = b.id AND g.status = 'ACTIVE') grants
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(e.amount), 0) AS total,
                coalesce(sum(e.held_after - e.held_before), 0) AS held_total,
@@ -47,26 +51,44 @@ SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id,
             SELECT 'held_mismatch', id, currency, held_total, held FROM checked
             WHERE held <> held_total
             UNION ALL
-            SELECT 'negative_available', id, currency, 0, balance - held::numeric FROM checked
-            WHERE kind = 'USER' AND balance - held::numeric < 0
+            SELECT 'negative_available', id, currency, -credit_limit, balance - held::numeric
+            FROM checked WHERE kind = 'USER' AND balance - held::numeric < -credit_limit
             UNION ALL
             SELECT 'hold_reservation_mismatch', id, currency, reserved, held
             FROM checked WHERE held <> reserved
+            UNION ALL
+            SELECT 'promotional_mismatch', id, currency, live_remaining, promotional
+            FROM checked WHERE promotional <> live_remaining
+            UNION ALL
+            -- promotional credit is part of balance (with credit used, balance may be below it
+            -- by at most the credit limit)
+            SELECT 'promotional_exceeds_balance', id, currency, balance + credit_limit::numeric,
+                   promotional
+            FROM checked WHERE promotional > 0 AND promotional > balance + credit_limit::numeric
         ) found) AS findings
 """
 
 _JOURNAL_BATCH = """
 WITH batch AS (
-    SELECT id, currency FROM journals
+    SELECT id, currency, type FROM journals
     WHERE $1::uuid IS NULL OR id > $1
     ORDER BY id LIMIT $2
 ), checked AS (
-    SELECT b.id, b.currency, t.entry_count, t.total, t.foreign_entries
+    -- A currency exchange (FX_TRANSFER) has entries in two currencies and balances in each:
+    -- its total is the sum of each currency's imbalance, and no currency is foreign to it.
+    SELECT b.id, b.currency, t.entry_count,
+           CASE WHEN b.type = 'FX_TRANSFER' THEN per_currency.off ELSE t.total END AS total,
+           CASE WHEN b.type = 'FX_TRANSFER' THEN 0 ELSE t.foreign_entries END AS foreign_entries
     FROM batch b
     CROSS JOIN LATERAL (
         SELECT count(*) AS entry_count, coalesce(sum(e.amount), 0) AS total,
                count(*) FILTER (WHERE e.currency <> b.currency) AS foreign_entries
         FROM entries e WHERE e.journal_id = b.id) t
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(abs(c.total)), 0) AS off FROM (
+            SELECT sum(e.amount) AS total FROM entries e
+            WHERE e.journal_id = b.id AND b.type = 'FX_TRANSFER' GROUP BY e.currency) c
+        ) per_currency
 )
 SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id,
        (SELECT count(*) FROM checked) AS rows,

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from uuid_utils.compat import uuid7
 
+from wallet.errors import RequestValidationFailed
 from wallet.ledger import core
 from wallet.ledger.core import JournalType, Leg, PostingContext
 from wallet.ledger.service import LedgerTarget, PostedTransaction, post_one
@@ -18,7 +19,8 @@ async def _post(
     context: PostingContext,
     journal_type: JournalType,
     wallet_id: UUID,
-    request: MovementRequest,
+    request: MovementRequest | TransferRequest,
+    amount: int,
     legs: tuple[Leg, ...],
 ) -> PostedTransaction:
     posting = core.Posting(
@@ -27,7 +29,7 @@ async def _post(
         journal_type=journal_type.value,
         event_type=core.EVENT_TYPES[journal_type],
         wallet_id=wallet_id,
-        amount=request.amount,
+        amount=amount,
         legs=legs,
         reference_id=request.reference_id,
         category=request.category,
@@ -45,6 +47,7 @@ async def deposit(
         journal_type=JournalType.DEPOSIT,
         wallet_id=wallet_id,
         request=request,
+        amount=request.amount,
         legs=core.deposit_legs(wallet_id, request.amount),
     )
 
@@ -58,6 +61,7 @@ async def withdraw(
         journal_type=JournalType.WITHDRAW,
         wallet_id=wallet_id,
         request=request,
+        amount=request.amount,
         legs=core.withdraw_legs(wallet_id, request.amount),
     )
 
@@ -65,11 +69,14 @@ async def withdraw(
 async def transfer(
     ledger: LedgerTarget, *, context: PostingContext, wallet_id: UUID, request: TransferRequest
 ) -> PostedTransaction:
+    if request.amount is None:  # the schema asks for amount or quote_id; quotes go to fx
+        raise RequestValidationFailed("amount is required without quote_id")
     return await _post(
         ledger,
         context=context,
         journal_type=JournalType.TRANSFER,
         wallet_id=wallet_id,
         request=request,
+        amount=request.amount,
         legs=core.transfer_legs(wallet_id, request.to_wallet_id, request.amount),
     )

@@ -9,8 +9,13 @@ from wallet.audit.schemas import RequestAudit
 from wallet.db.pool import Connection
 
 # Interpolated into the queries below (hence their noqa/nosec): a constant, never input.
-_WALLET_COLUMNS = """id, owner_id, currency, balance, held, balance - held AS available, status,
-                     version, metadata, created_at, updated_at"""
+# withdrawable: what may leave as cash, the engine's rule for a withdrawal (credits.sql):
+# available, less the promotional credit not reserved by holds, within the credit limit.
+_WALLET_COLUMNS = """id, owner_id, currency, balance, held, balance - held AS available,
+                     promotional,
+                     greatest(0, least(balance - held, balance - promotional) + credit_limit)
+                         AS withdrawable,
+                     credit_limit, status, version, metadata, created_at, updated_at"""
 
 
 async def insert_wallet(

@@ -55,6 +55,11 @@ class WalletOut(BaseModel):
     balance: int
     held: int
     available: int
+    promotional: int = Field(description="The part of balance that is promotional credit.")
+    withdrawable: int = Field(description="What may leave as cash (withdrawals, other owners).")
+    credit_limit: int = Field(
+        description="How far below zero available may go (0: never below zero)."
+    )
     status: str
     version: int
     metadata: dict[str, Any]

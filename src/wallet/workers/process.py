@@ -16,12 +16,15 @@ from functools import partial
 
 from wallet.audit.tasks import seal_audit_chain
 from wallet.config import Settings
+from wallet.credits.tasks import expire_due_credits
 from wallet.db.pool import Pool, create_pool
 from wallet.holds.tasks import expire_due_holds
 from wallet.idempotency.tasks import prune_expired_keys
 from wallet.outbox import tasks as outbox_tasks
 from wallet.outbox.broker import Broker
 from wallet.outbox.publisher import OutboxPublisher, PublisherConfig
+from wallet.payouts.rail import HttpRail
+from wallet.payouts.service import process_due, start_scheduled_run
 from wallet.reconciliation.tasks import run_scheduled_reconciliation
 from wallet.tracing import background_work, configure_tracing, flush_tracing
 from wallet.workers.runner import PeriodicTask, run_periodic
@@ -64,6 +67,40 @@ def build_tasks(
             "holds.expire",
             partial(expire_due_holds, pool, batch_size=settings.hold_expiry_batch_size),
             every_seconds=settings.hold_expiry_interval_seconds,
+        ),
+        # Expired promotional credit, on the same beat as holds.
+        PeriodicTask(
+            "credits.expire",
+            partial(expire_due_credits, pool, batch_size=settings.hold_expiry_batch_size),
+            every_seconds=settings.hold_expiry_interval_seconds,
+        ),
+        *(
+            [
+                PeriodicTask(
+                    "payouts.process",
+                    partial(
+                        process_due,
+                        pool,
+                        HttpRail(settings.payout_rail_url),
+                        retry_after_seconds=settings.payout_retry_after_seconds,
+                    ),
+                    every_seconds=settings.payout_interval_seconds,
+                )
+            ]
+            if settings.payout_rail_url
+            else []
+        ),
+        # Starts the configured payout run when the last one is older than its interval.
+        *(
+            [
+                PeriodicTask(
+                    "payouts.schedule",
+                    partial(start_scheduled_run, pool, settings=settings),
+                    every_seconds=300.0,
+                )
+            ]
+            if settings.payout_schedule_currency
+            else []
         ),
         # Runs only when the last completed reconciliation is older than its interval.
         PeriodicTask(

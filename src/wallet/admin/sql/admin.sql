@@ -71,6 +71,7 @@ BEGIN
     target_entry.held_before := target.held;
     target_entry.held_after := target.held;
     target_entry.created_at := created;
+    target_entry.promotional := 0;  -- an alignment changes no promotional credit
     target_entry.prev_hash := coalesce(target.chain_head, '\x'::bytea);
     target_entry.row_hash := entry_row_hash(target_entry.prev_hash, target_entry, j);
 
@@ -84,6 +85,7 @@ BEGIN
     suspense_entry.held_before := suspense.held;
     suspense_entry.held_after := suspense.held;
     suspense_entry.created_at := created;
+    suspense_entry.promotional := 0;
     suspense_entry.prev_hash := coalesce(suspense.chain_head, '\x'::bytea);
     suspense_entry.row_hash := entry_row_hash(suspense_entry.prev_hash, suspense_entry, j);
 

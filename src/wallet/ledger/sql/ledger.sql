@@ -175,9 +175,12 @@ FROM journals j;
 -- ---------------------------------------------------------------------------------------------
 -- A leg, by field name: a wallet by id, or (no id) the system wallet of a kind in the
 -- posting's currency; amount and held_delta are signed changes.
+-- promotional (user wallets): how much of a credit is promotional credit (a grant, a refund of
+-- promotional spending), or how much promotional credit a debit takes (expiry); NULL lets the
+-- engine decide: outgoing money spends promotional credit first, except cash-only postings.
 CREATE OR REPLACE FUNCTION ledger_leg_of(
     p_wallet_id uuid DEFAULT NULL, p_system_kind text DEFAULT NULL, p_amount bigint DEFAULT 0,
-    p_held_delta bigint DEFAULT 0
+    p_held_delta bigint DEFAULT 0, p_promotional bigint DEFAULT NULL
 ) RETURNS ledger_leg LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     leg ledger_leg;
@@ -186,6 +189,7 @@ BEGIN
     leg.system_kind := p_system_kind;
     leg.amount := p_amount;
     leg.held_delta := p_held_delta;
+    leg.promotional := p_promotional;
     RETURN leg;
 END $$;
 
@@ -211,6 +215,8 @@ DECLARE
     w_status      text[];
     w_balance     bigint[];
     w_held        bigint[];
+    w_credit      bigint[];  -- how far below zero available may go (credit_limit)
+    w_promo       bigint[];  -- the promotional part of balance
     w_version     bigint[];
     w_head        bytea[];
     w_feed        xid8[];
@@ -233,6 +239,13 @@ DECLARE
     en_currency text[] := '{}'; en_amount bigint[] := '{}'; en_balance_before bigint[] := '{}';
     en_balance_after bigint[] := '{}'; en_held_before bigint[] := '{}';
     en_held_after bigint[] := '{}'; en_prev bytea[] := '{}'; en_hash bytea[] := '{}';
+    en_promo bigint[] := '{}';
+    -- promotional money spent, in posting order: spread over grants after the pass
+    use_wallet uuid[] := '{}'; use_journal uuid[] := '{}'; use_amount bigint[] := '{}';
+    uses_count integer := 0;
+    -- promotional money a refund gives back: to the grants its original spent from
+    back_journal uuid[] := '{}'; back_amount bigint[] := '{}';
+    backs_count integer := 0;
     ev_type text[] := '{}'; ev_wallet uuid[] := '{}'; ev_sequence bigint[] := '{}';
     ev_journal uuid[] := '{}'; ev_trace text[] := '{}'; ev_feed xid8[] := '{}';
     ev_traceparent text[] := '{}';
@@ -256,6 +269,11 @@ DECLARE
     slots         integer[];
     deltas        bigint[];
     held_deltas   bigint[];
+    promo_asks    bigint[];  -- per wallet: the legs' promotional (see ledger_leg_of)
+    promo_deltas  bigint[];  -- per wallet: the decided change of its promotional part
+    slot_currencies text[];  -- per wallet: the currency its legs are in
+    leg_currency  text;
+    cash_only     boolean;
     missing       boolean;
     refusal       text;
     refusal_status integer;
@@ -306,8 +324,10 @@ BEGIN
            array_agg(w.currency ORDER BY w.id), array_agg(w.owner_id ORDER BY w.id),
            array_agg(w.status ORDER BY w.id), array_agg(w.balance ORDER BY w.id),
            array_agg(w.held ORDER BY w.id), array_agg(w.version ORDER BY w.id),
-           array_agg(w.chain_head ORDER BY w.id)
-      INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head
+           array_agg(w.chain_head ORDER BY w.id), array_agg(w.credit_limit ORDER BY w.id),
+           array_agg(w.promotional ORDER BY w.id)
+      INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
+           w_credit, w_promo
       FROM (SELECT * FROM wallets WHERE id IN (
                 SELECT x.wallet_id FROM unnest(p_postings) WITH ORDINALITY AS x
                 WHERE decision[x.ordinality] = 'new'
@@ -322,7 +342,7 @@ BEGIN
     --    never waiting while another is free (locks that are skipped can't form a cycle).
     SELECT array_agg(pair.kind), array_agg(pair.currency)
       INTO pair_kinds, pair_currencies
-      FROM (SELECT DISTINCT leg.system_kind AS kind, w.currency
+      FROM (SELECT DISTINCT leg.system_kind AS kind, coalesce(leg.currency, w.currency) AS currency
             FROM unnest(p_postings) WITH ORDINALITY AS x
             CROSS JOIN LATERAL unnest(x.legs) AS leg
             JOIN unnest(w_id, w_currency) AS w(id, currency) ON w.id = x.wallet_id
@@ -350,8 +370,10 @@ BEGIN
                w_currency || array_agg(shards.currency::text),
                w_owner || array_agg(shards.owner_id), w_status || array_agg(shards.status),
                w_balance || array_agg(shards.balance), w_held || array_agg(shards.held),
-               w_version || array_agg(shards.version), w_head || array_agg(shards.chain_head)
-          INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head
+               w_version || array_agg(shards.version), w_head || array_agg(shards.chain_head),
+               w_credit || array_agg(shards.credit_limit), w_promo || array_agg(shards.promotional)
+          INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
+               w_credit, w_promo
           FROM shards;
     END IF;
     IF w_id IS NULL THEN
@@ -389,7 +411,8 @@ BEGIN
              ON by_id.id = leg.wallet_id AND by_id.slot <= named
       LEFT JOIN unnest(w_kind, w_currency) WITH ORDINALITY AS by_kind(kind, currency, slot)
              ON leg.wallet_id IS NULL AND by_kind.slot > named
-            AND by_kind.kind = leg.system_kind AND by_kind.currency = w_currency[a.slot]
+            AND by_kind.kind = leg.system_kind
+            AND by_kind.currency = coalesce(leg.currency, w_currency[a.slot])
       WHERE decision[x.ordinality] = 'new';
 
     -- 5. Decide each posting in order, on the running balances.
@@ -410,12 +433,20 @@ BEGIN
         slots := '{}';
         deltas := '{}';
         held_deltas := '{}';
+        promo_asks := '{}';
+        promo_deltas := '{}';
+        slot_currencies := '{}';
+        -- Promotional credit never leaves as cash, goes to another owner or is exchanged.
+        cash_only := p.journal_type IN ('WITHDRAW', 'FX_TRANSFER', 'PAYOUT');
         missing := false;
         refusal := NULL;
         refusal_slot := NULL;
         FOREACH this_leg IN ARRAY p.legs LOOP
             leg_count := leg_count + 1;
             this_slot := leg_slots[leg_count];
+            -- A leg is in the posting's currency unless it says otherwise (an exchange's
+            -- other side); double entry holds per currency.
+            leg_currency := coalesce(this_leg.currency, posting_currency);
             IF this_leg.wallet_id IS NOT NULL THEN
                 IF this_slot IS NULL THEN
                     missing := true;
@@ -433,9 +464,17 @@ BEGIN
                 slots := slots || this_slot;
                 deltas := deltas || this_leg.amount;
                 held_deltas := held_deltas || this_leg.held_delta;
+                promo_asks := promo_asks || coalesce(this_leg.promotional, 0);
+                promo_deltas := promo_deltas || 0::bigint;
+                slot_currencies := slot_currencies || leg_currency;
             ELSE
                 deltas[idx] := deltas[idx] + this_leg.amount;
                 held_deltas[idx] := held_deltas[idx] + this_leg.held_delta;
+                promo_asks[idx] := promo_asks[idx] + coalesce(this_leg.promotional, 0);
+            END IF;
+            IF p.journal_type = 'TRANSFER' AND this_slot IS NOT NULL
+               AND w_kind[this_slot] = 'USER' AND w_owner[this_slot] <> w_owner[addressed] THEN
+                cash_only := true;
             END IF;
         END LOOP;
 
@@ -443,7 +482,7 @@ BEGIN
         FOR idx IN 1..coalesce(cardinality(slots), 0) LOOP
             this_slot := slots[idx];
             CONTINUE WHEN refusal_slot IS NOT NULL AND refusal_slot <= this_slot;
-            IF w_currency[this_slot] <> posting_currency THEN
+            IF w_currency[this_slot] <> slot_currencies[idx] THEN
                 refusal := 'currency_mismatch'; refusal_status := 422; refusal_slot := this_slot;
             -- BIGINT holds every balance: refuse what would not fit rather than fail mid-write.
             ELSIF w_balance[this_slot]::numeric + deltas[idx]
@@ -456,9 +495,31 @@ BEGIN
                 IF w_status[this_slot] = 'CLOSED'
                    OR (w_status[this_slot] <> 'ACTIVE' AND (deltas[idx] < 0 OR held_deltas[idx] > 0)) THEN
                     refusal := 'wallet_not_active'; refusal_status := 409; refusal_slot := this_slot;
+                -- Available may go down to -credit_limit (0 unless an admin set one).
                 ELSIF (deltas[idx] < 0 OR held_deltas[idx] > 0)
-                      AND w_balance[this_slot] + deltas[idx] - (w_held[this_slot] + held_deltas[idx]) < 0 THEN
+                      AND w_balance[this_slot] + deltas[idx] - (w_held[this_slot] + held_deltas[idx])
+                          < -w_credit[this_slot] THEN
                     refusal := 'insufficient_funds'; refusal_status := 422; refusal_slot := this_slot;
+                -- Cash only: what is left after it must still cover the promotional part
+                -- (within the credit limit), so none of the promotional money left.
+                ELSIF cash_only AND deltas[idx] < 0
+                      AND w_balance[this_slot] + deltas[idx] - w_promo[this_slot]
+                          < -w_credit[this_slot] THEN
+                    refusal := 'insufficient_withdrawable_funds'; refusal_status := 422;
+                    refusal_slot := this_slot;
+                -- The promotional part: asked for explicitly (a grant or a refund adds, an
+                -- expiry takes), else spent first by any other outgoing money.
+                ELSIF promo_asks[idx] <> 0 THEN
+                    IF w_promo[this_slot] + promo_asks[idx] < 0
+                       OR (promo_asks[idx] > 0 AND promo_asks[idx] > deltas[idx])
+                       OR (promo_asks[idx] < 0 AND promo_asks[idx] < deltas[idx]) THEN
+                        refusal := 'insufficient_funds'; refusal_status := 422;
+                        refusal_slot := this_slot;
+                    ELSE
+                        promo_deltas[idx] := promo_asks[idx];
+                    END IF;
+                ELSIF deltas[idx] < 0 AND NOT cash_only THEN
+                    promo_deltas[idx] := -least(w_promo[this_slot], -deltas[idx]);
                 END IF;
             END IF;
         END LOOP;
@@ -508,7 +569,7 @@ BEGIN
             e.id := entry_ids[entries_count];
             e.journal_id := j.id;
             e.wallet_id := w_id[this_slot];
-            e.currency := posting_currency;
+            e.currency := w_currency[this_slot];
             e.amount := deltas[idx];
             e.balance_before := w_balance[this_slot];
             e.balance_after := w_balance[this_slot] + deltas[idx];
@@ -517,10 +578,23 @@ BEGIN
             e.created_at := created;
             e.prev_hash := coalesce(w_head[this_slot], '\x'::bytea);
             e.row_hash := entry_row_hash(e.prev_hash, e, j);
+            en_promo[entries_count] := promo_deltas[idx];
+            IF promo_deltas[idx] < 0 THEN
+                uses_count := uses_count + 1;
+                use_wallet[uses_count] := e.wallet_id;
+                use_journal[uses_count] := j.id;
+                use_amount[uses_count] := -promo_deltas[idx];
+            END IF;
+            IF promo_deltas[idx] > 0 AND p.journal_type = 'REFUND' THEN
+                backs_count := backs_count + 1;
+                back_journal[backs_count] := p.related_journal_id;
+                back_amount[backs_count] := promo_deltas[idx];
+            END IF;
+            w_promo[this_slot] := w_promo[this_slot] + promo_deltas[idx];
             en_id[entries_count] := e.id;
             en_journal[entries_count] := j.id;
             en_wallet[entries_count] := e.wallet_id;
-            en_currency[entries_count] := posting_currency;
+            en_currency[entries_count] := w_currency[this_slot];
             en_amount[entries_count] := e.amount;
             en_balance_before[entries_count] := e.balance_before;
             en_balance_after[entries_count] := e.balance_after;
@@ -573,17 +647,82 @@ BEGIN
         )
         INSERT INTO entries (id, journal_id, wallet_id, currency, amount, balance_before,
                              balance_after, held_before, held_after, prev_hash, row_hash,
-                             created_at)
+                             promotional, created_at)
         OVERRIDING SYSTEM VALUE
         SELECT u.*, created
         FROM unnest(en_id, en_journal, en_wallet, en_currency, en_amount, en_balance_before,
-                    en_balance_after, en_held_before, en_held_after, en_prev, en_hash) AS u;
+                    en_balance_after, en_held_before, en_held_after, en_prev, en_hash,
+                    en_promo) AS u;
 
         UPDATE wallets SET balance = u.balance, held = u.held, version = u.version,
-                           chain_head = u.head, updated_at = created
-        FROM unnest(w_id, w_balance, w_held, w_version, w_head, w_touched)
-             AS u(id, balance, held, version, head, touched)
+                           chain_head = u.head, promotional = u.promo, updated_at = created
+        FROM unnest(w_id, w_balance, w_held, w_version, w_head, w_touched, w_promo)
+             AS u(id, balance, held, version, head, touched, promo)
         WHERE wallets.id = u.id AND u.touched;
+    END IF;
+    -- Promotional spending comes out of the wallet's grants soonest-expiring first: each
+    -- wallet's spendings in batch order, laid end to end, against its grants laid end to end
+    -- in that order; where the two overlap is what a journal took from a grant. (Grants are
+    -- only ever added by postings made alone, so the batch's grants are all in the table.)
+    IF uses_count > 0 THEN
+        WITH spent AS (
+            SELECT u.wallet, u.journal, u.amount,
+                   sum(u.amount) OVER (PARTITION BY u.wallet ORDER BY u.n) AS upto
+            FROM unnest(use_wallet, use_journal, use_amount) WITH ORDINALITY
+                 AS u(wallet, journal, amount, n)
+        ), pool AS (
+            SELECT g.id, g.wallet_id, g.remaining,
+                   sum(g.remaining) OVER (PARTITION BY g.wallet_id
+                                          ORDER BY g.expires_at, g.id) AS upto
+            FROM credit_grants g
+            WHERE g.wallet_id IN (SELECT DISTINCT unnest(use_wallet)) AND g.status = 'ACTIVE'
+              AND g.remaining > 0
+        ), taken AS (
+            SELECT s.journal, gp.id AS grant_id,
+                   least(s.upto, gp.upto) - greatest(s.upto - s.amount, gp.upto - gp.remaining)
+                       AS amount
+            FROM spent s JOIN pool gp ON gp.wallet_id = s.wallet
+            WHERE least(s.upto, gp.upto) > greatest(s.upto - s.amount, gp.upto - gp.remaining)
+        ), recorded AS (
+            INSERT INTO credit_grant_uses (journal_id, grant_id, amount)
+            SELECT journal, grant_id, amount FROM taken
+        )
+        UPDATE credit_grants g
+           SET remaining = g.remaining - t.amount,
+               status = CASE WHEN g.remaining > t.amount THEN 'ACTIVE'
+                             WHEN g.expires_at <= created THEN 'EXPIRED' ELSE 'SPENT' END,
+               updated_at = created
+          FROM (SELECT grant_id, sum(amount) AS amount FROM taken GROUP BY grant_id) t
+         WHERE g.id = t.grant_id;
+    END IF;
+    -- A refund's promotional part goes back to the grants the original spent from that are
+    -- still live, latest-expiring first (refunds.sql decided how much may: the rest of it
+    -- went back to PROMOTIONS as breakage). Same overlap rule as spending.
+    IF backs_count > 0 THEN
+        WITH back AS (
+            SELECT b.journal, b.amount,
+                   sum(b.amount) OVER (PARTITION BY b.journal ORDER BY b.n) AS upto
+            FROM unnest(back_journal, back_amount) WITH ORDINALITY AS b(journal, amount, n)
+        ), room AS (
+            SELECT u.journal_id, u.grant_id, u.amount - u.returned AS room,
+                   sum(u.amount - u.returned) OVER (PARTITION BY u.journal_id
+                                                    ORDER BY g.expires_at DESC, g.id) AS upto
+            FROM credit_grant_uses u JOIN credit_grants g ON g.id = u.grant_id
+            WHERE u.journal_id IN (SELECT journal FROM back) AND u.returned < u.amount
+              AND g.status <> 'EXPIRED' AND g.expires_at > created
+        ), given AS (
+            SELECT r.journal_id, r.grant_id,
+                   least(b.upto, r.upto) - greatest(b.upto - b.amount, r.upto - r.room) AS amount
+            FROM back b JOIN room r ON r.journal_id = b.journal
+            WHERE least(b.upto, r.upto) > greatest(b.upto - b.amount, r.upto - r.room)
+        ), noted AS (
+            UPDATE credit_grant_uses u SET returned = u.returned + gv.amount
+            FROM given gv WHERE u.journal_id = gv.journal_id AND u.grant_id = gv.grant_id
+        )
+        UPDATE credit_grants g
+           SET remaining = g.remaining + t.amount, status = 'ACTIVE', updated_at = created
+          FROM (SELECT grant_id, sum(amount) AS amount FROM given GROUP BY grant_id) t
+         WHERE g.id = t.grant_id;
     END IF;
     IF events_count > 0 THEN
         INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, trace_id,

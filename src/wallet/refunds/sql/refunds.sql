@@ -16,6 +16,11 @@ DECLARE
     refundable  numeric;
     refund      bigint;
     legs        ledger_leg[];
+    spent       bigint;    -- what the payer paid in the original
+    spent_promo bigint;    -- of it, promotional credit
+    refunded    bigint;    -- what earlier refunds of the original gave back
+    promo_part  bigint;    -- of this refund, promotional
+    promo_live  bigint;    -- of that, back to grants still live; the rest is breakage
     posting     ledger_posting;
     posted      ledger_result;
 BEGIN
@@ -68,6 +73,20 @@ BEGIN
         RETURN ROW('refund_exceeded', 422, NULL)::ledger_result;
     END IF;
 
+    -- Promotional money comes back as promotional, cash as cash. A refund undoes the end of
+    -- the payment, and the payment spent promotional credit first, so refunds give back cash
+    -- first, then promotional credit: to the grants it came from while they are live, and as
+    -- breakage (to PROMOTIONS) once they have expired.
+    SELECT -e.amount, -e.promotional INTO spent, spent_promo
+      FROM entries e WHERE e.journal_id = original.id AND e.wallet_id = original.wallet_id;
+    SELECT coalesce(sum(amount), 0) INTO refunded FROM journals
+     WHERE related_journal_id = original.id AND type = 'REFUND';
+    promo_part := greatest(0, refunded + refund - (spent - spent_promo))
+                  - greatest(0, refunded - (spent - spent_promo));
+    SELECT least(promo_part, coalesce(sum(u.amount - u.returned), 0)) INTO promo_live
+      FROM credit_grant_uses u JOIN credit_grants g ON g.id = u.grant_id
+     WHERE u.journal_id = original.id AND g.status <> 'EXPIRED' AND g.expires_at > now();
+
     WITH exact AS (
         SELECT wallet_id, div(refund * share, refundable) AS base,
                mod(refund * share, refundable) AS fraction
@@ -80,7 +99,13 @@ BEGIN
     )
     -- A system recipient (the settlement wallet of a split capture) is named by its kind:
     -- the engine accepts system wallets by kind only.
-    SELECT ARRAY[ledger_leg_of(p_wallet_id => original.wallet_id, p_amount => refund)]
+    SELECT ARRAY[ledger_leg_of(p_wallet_id => original.wallet_id,
+                               p_amount => refund - (promo_part - promo_live),
+                               p_promotional => nullif(promo_live, 0))]
+           || CASE WHEN promo_part > promo_live
+                   THEN ARRAY[ledger_leg_of(p_system_kind => 'PROMOTIONS',
+                                            p_amount => promo_part - promo_live)]
+                   ELSE '{}' END
            || array_agg(ledger_leg_of(
                   p_wallet_id => CASE WHEN wallets.kind = 'USER' THEN ranked.wallet_id END,
                   p_system_kind => CASE WHEN wallets.kind <> 'USER' THEN wallets.kind END,

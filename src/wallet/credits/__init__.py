@@ -1,0 +1,1 @@
+"""Promotional credit: grants (vouchers, promotions, gifts) spent first, expiring as breakage."""

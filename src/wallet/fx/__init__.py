@@ -1,0 +1,1 @@
+"""Currency exchange: rates, quotes that lock a rate, and transfers across currencies."""
