@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, StrictBool
 from wallet.holds.schemas import HoldCapture, HoldCreate, HoldOut
 from wallet.ledger.schemas import TransactionOut
 from wallet.schemas import RequestModel
-from wallet.transfers.schemas import MovementRequest, TransferRequest
+from wallet.transfers.schemas import MovementRequest
 
 MAX_BATCH_ITEMS = 1000
 
@@ -31,9 +31,13 @@ class WithdrawItem(MovementRequest):
     client_ref: ClientRef | None = None
 
 
-class TransferItem(TransferRequest):
+class TransferItem(MovementRequest):
+    """A same-currency transfer: the single route's fields less ``quote_id`` (an exchange is
+    quoted and posted on its own route)."""
+
     kind: Literal["transfer"]
     wallet_id: UUID
+    to_wallet_id: UUID
     client_ref: ClientRef | None = None
 
 
