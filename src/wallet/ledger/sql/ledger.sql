@@ -113,12 +113,19 @@ END $$;
 CREATE OR REPLACE FUNCTION system_wallets_ensure(p_kinds text[], p_currencies text[])
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    -- Runs on every batch that touches a system wallet: each shard is one probe of
+    -- wallets_system_shard (kind <> 'USER' and a char(3) currency let the planner use it).
     INSERT INTO wallets (id, owner_id, currency, kind, shard)
     SELECT uuid_v7(), 'system:' || lower(pair.kind), pair.currency, pair.kind, shard.n
-    FROM (SELECT DISTINCT * FROM unnest(p_kinds, p_currencies) AS p(kind, currency)) AS pair
+    FROM (SELECT DISTINCT kind, currency::char(3) AS currency
+          FROM unnest(p_kinds, p_currencies) AS p(kind, currency)) AS pair
     CROSS JOIN generate_series(0, system_wallet_shards() - 1) AS shard(n)
-    WHERE NOT EXISTS (SELECT 1 FROM wallets w WHERE w.kind = pair.kind
-                      AND w.currency = pair.currency AND w.shard = shard.n)
+    LEFT JOIN LATERAL (
+        SELECT true AS found FROM wallets w
+        WHERE w.kind <> 'USER' AND w.kind = pair.kind AND w.currency = pair.currency
+          AND w.shard = shard.n
+        LIMIT 1) AS existing ON true
+    WHERE existing.found IS NULL
     ON CONFLICT DO NOTHING;
 END $$;
 
@@ -129,11 +136,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
     found_id uuid;
 BEGIN
-    SELECT id INTO found_id FROM wallets WHERE kind = p_kind AND currency = p_currency AND shard = 0;
+    SELECT id INTO found_id FROM wallets
+    WHERE kind <> 'USER' AND kind = p_kind AND currency = p_currency AND shard = 0;
     IF found_id IS NULL THEN
         PERFORM system_wallets_ensure(ARRAY[p_kind], ARRAY[p_currency::text]);
         SELECT id INTO found_id FROM wallets
-        WHERE kind = p_kind AND currency = p_currency AND shard = 0;
+        WHERE kind <> 'USER' AND kind = p_kind AND currency = p_currency AND shard = 0;
     END IF;
     RETURN found_id;
 END $$;
@@ -353,14 +361,16 @@ BEGIN
             SELECT s.* FROM unnest(pair_kinds, pair_currencies) AS pair(kind, currency)
             CROSS JOIN LATERAL (
                 SELECT * FROM wallets sw
-                WHERE sw.kind = pair.kind AND sw.currency = pair.currency
+                WHERE sw.kind <> 'USER' AND sw.kind = pair.kind
+                  AND sw.currency = pair.currency::char(3)
                 ORDER BY (sw.shard + pg_backend_pid()) % system_wallet_shards()
                 LIMIT 1 FOR UPDATE SKIP LOCKED) AS s
         ), waited AS (  -- every shard busy: queue for this connection's own
             SELECT s.* FROM unnest(pair_kinds, pair_currencies) AS pair(kind, currency)
             CROSS JOIN LATERAL (
                 SELECT * FROM wallets sw
-                WHERE sw.kind = pair.kind AND sw.currency = pair.currency
+                WHERE sw.kind <> 'USER' AND sw.kind = pair.kind
+                  AND sw.currency = pair.currency::char(3)
                   AND sw.shard = pg_backend_pid() % system_wallet_shards()
                   AND NOT EXISTS (SELECT 1 FROM chosen c
                                   WHERE c.kind = pair.kind AND c.currency = pair.currency)
