@@ -9,9 +9,10 @@ fixed time, in one of three shapes:
 - ``deposits``: deposits into random wallets (all of them move the currency's EXTERNAL wallet).
 
 It prints transfers/s, p50/p99, answers by status, PostgreSQL and service CPU ms per
-transfer, bytes per transfer (heap + indexes of every table a posting writes), the outbox
-backlog at the end, and the ratio to ``../shared/floor/run`` measured in the same run on the
-same server.
+transfer (PostgreSQL's is every postgres process on the machine: run it on a quiet one),
+bytes per transfer (heap + indexes of every table a posting writes), the outbox backlog at
+the end, and the ratio to ``../shared/floor/run`` measured in the same run on the same
+server.
 
     .venv/bin/python bench/transfers.py --database-url postgresql://postgres@127.0.0.1/bench \\
         --mode uniform --seconds 20 --connections 64

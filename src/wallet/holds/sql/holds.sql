@@ -100,6 +100,23 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- The start of a step on an existing hold (capture, adjust): the call's key, then the hold,
+-- locked, and why it may not be changed; refusal is NULL when the step may go ahead.
+CREATE OR REPLACE FUNCTION hold_step_begin(
+    ctx hold_call, p_hold_id uuid, OUT refusal ledger_result, OUT h holds
+) LANGUAGE plpgsql AS $$
+DECLARE
+    idem idempotency_check;
+BEGIN
+    idem := idempotency_begin(ctx.caller, ctx.idempotency_key, ctx.fingerprint);
+    IF idem.outcome <> 'new' THEN
+        refusal := ROW(idem.outcome, idem.status_code, idem.body)::ledger_result;
+        RETURN;
+    END IF;
+    h := hold_lock(ctx, p_hold_id);
+    refusal := hold_refusal(h);
+END $$;
+
 -- Reserve p_amount of the wallet's available balance (the engine refuses over-reserving
 -- on the locked wallet row). The answer is the hold, 201.
 CREATE OR REPLACE FUNCTION hold_create(
@@ -153,7 +170,7 @@ CREATE OR REPLACE FUNCTION hold_capture(
     p_split_wallets uuid[], p_split_amounts bigint[], p_final boolean
 ) RETURNS ledger_result LANGUAGE plpgsql AS $$
 DECLARE
-    idem       idempotency_check;
+    step       record;
     h          holds;
     remaining  bigint;
     recipients uuid[];
@@ -165,12 +182,9 @@ DECLARE
     refusal    ledger_result;
     body       text;
 BEGIN
-    idem := idempotency_begin(ctx.caller, ctx.idempotency_key, ctx.fingerprint);
-    IF idem.outcome <> 'new' THEN
-        RETURN ROW(idem.outcome, idem.status_code, idem.body)::ledger_result;
-    END IF;
-    h := hold_lock(ctx, p_hold_id);
-    refusal := hold_refusal(h);
+    step := hold_step_begin(ctx, p_hold_id);
+    refusal := step.refusal;
+    h := step.h;
     IF refusal.outcome IS NOT NULL THEN
         RETURN refusal;
     END IF;
@@ -229,19 +243,16 @@ CREATE OR REPLACE FUNCTION hold_adjust(
     ctx hold_call, p_hold_id uuid, p_amount bigint, p_expires_at timestamptz
 ) RETURNS ledger_result LANGUAGE plpgsql AS $$
 DECLARE
-    idem   idempotency_check;
+    step   record;
     h      holds;
     change  bigint;
     posted  ledger_result;
     refusal ledger_result;
     body    text;
 BEGIN
-    idem := idempotency_begin(ctx.caller, ctx.idempotency_key, ctx.fingerprint);
-    IF idem.outcome <> 'new' THEN
-        RETURN ROW(idem.outcome, idem.status_code, idem.body)::ledger_result;
-    END IF;
-    h := hold_lock(ctx, p_hold_id);
-    refusal := hold_refusal(h);
+    step := hold_step_begin(ctx, p_hold_id);
+    refusal := step.refusal;
+    h := step.h;
     IF refusal.outcome IS NOT NULL THEN
         RETURN refusal;
     END IF;

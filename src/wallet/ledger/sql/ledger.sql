@@ -430,7 +430,7 @@ BEGIN
         CONTINUE WHEN decision[i] <> 'new';
         p := p_postings[i];
         addressed := addressed_slots[i];
-        IF addressed IS NULL OR addressed > named OR w_kind[addressed] <> 'USER'
+        IF addressed IS NULL OR w_kind[addressed] <> 'USER'
            OR (p.required_owner IS NOT NULL AND w_owner[addressed] <> p.required_owner) THEN
             decision[i] := 'wallet_not_found';
             answer_status[i] := 404;
