@@ -33,6 +33,7 @@ from wallet.pii import PiiCipher
 from wallet.ratelimit import RateLimitMiddleware, RateLimits
 from wallet.reconciliation import endpoints as reconciliation_endpoints
 from wallet.refunds import endpoints as refund_endpoints
+from wallet.runtime import settle_garbage_collector
 from wallet.tracing import configure_tracing, flush_tracing
 from wallet.tracing.batcher import TracedPostingBatcher
 from wallet.transactions import endpoints as transaction_endpoints
@@ -41,7 +42,12 @@ from wallet.wallets import endpoints as wallet_endpoints
 from wallet.workers.process import in_background
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_served_app() -> FastAPI:
+    """The app of a ``wallet serve`` process, which it has to itself: its runtime is tuned."""
+    return create_app(tune_runtime=True)
+
+
+def create_app(settings: Settings | None = None, *, tune_runtime: bool = False) -> FastAPI:
     settings = settings or get_settings()
     if settings.database_url is None:
         raise RuntimeError("WALLET_DATABASE_URL must be resolved before the app starts")
@@ -65,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_batch=settings.posting_batch_max,
             max_in_flight=settings.posting_batches_in_flight,
         )
+        if tune_runtime:
+            settle_garbage_collector()
         try:
             if settings.run_worker_in_server:
                 async with in_background(app.state.pool, settings):

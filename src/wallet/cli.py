@@ -94,7 +94,7 @@ def serve(
         if workers > 1:
             _prepare_multiprocess_metrics(Path(settings.data_dir) / "metrics")
         uvicorn.run(
-            "wallet.app:create_app",
+            "wallet.app:create_served_app",
             factory=True,
             host=host,
             port=port,
