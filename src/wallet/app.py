@@ -38,6 +38,7 @@ from wallet.tracing import configure_tracing, flush_tracing
 from wallet.tracing.batcher import TracedPostingBatcher
 from wallet.transactions import endpoints as transaction_endpoints
 from wallet.transfers import endpoints as transfer_endpoints
+from wallet.transfers.direct import DirectMoneyRoutes
 from wallet.wallets import endpoints as wallet_endpoints
 from wallet.workers.process import in_background
 
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None, *, tune_runtime: bool = False) 
     install_error_handlers(app)
     authenticate_before_refusing_requests(app)
     install_fault_handlers(app)
+    if settings.direct_money_routes:  # innermost: every middleware below sees its requests
+        app.add_middleware(DirectMoneyRoutes, fastapi_app=app)
     app.add_middleware(AdminAuditMiddleware)
     app.add_middleware(
         RateLimitMiddleware,

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     # the same wallets and waited on each other's locks (uniform transfers over HTTP: 901/s
     # with 4 in flight, 1,288-1,476/s with 1; bench/transfers.py).
     posting_batches_in_flight: int = Field(default=1, ge=1)
+    # Deposit, withdraw and transfer answered without FastAPI's per-request machinery
+    # (transfers/direct.py); off sends them through FastAPI like every other route.
+    direct_money_routes: bool = True
     ledger_page_max: int = 200
     idempotency_ttl_hours: int = 24
 

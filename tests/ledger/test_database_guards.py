@@ -58,6 +58,28 @@ async def test_an_unbalanced_journal_cannot_commit(
     assert await db.fetchval("SELECT count(*) FROM journals WHERE id = $1", journal_id) == 0
 
 
+async def test_an_entry_added_later_to_a_posted_journal_must_keep_it_balanced(
+    api: Api, db: asyncpg.Connection[Any], owner: str
+) -> None:
+    """The check sums only the statement's entries: enough, since the journal balanced."""
+    wallet_id = await api.funded_wallet(owner, 100)
+    journal_id = await db.fetchval("SELECT journal_id FROM entries WHERE wallet_id = $1", wallet_id)
+    entry = """INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
+                                    balance_after, held_before, held_after)
+               VALUES ($1, $2, 'USD', $3::bigint, 100, 100 + $3::bigint, 0, 0)"""
+    with pytest.raises(asyncpg.CheckViolationError, match="does not balance"):
+        await db.execute(entry, journal_id, wallet_id, 7)
+    with pytest.raises(asyncpg.CheckViolationError, match="does not balance"):
+        await db.execute(  # balanced in sum, but not per currency
+            """INSERT INTO entries (journal_id, wallet_id, currency, amount, balance_before,
+                                    balance_after, held_before, held_after)
+               VALUES ($1, $2, 'USD', 7, 100, 107, 0, 0), ($1, $2, 'EUR', -7, 100, 93, 0, 0)""",
+            journal_id,
+            wallet_id,
+        )
+    assert await db.fetchval("SELECT count(*) FROM entries WHERE journal_id = $1", journal_id) == 2
+
+
 async def test_a_journal_without_entries_cannot_commit(
     api: Api, db: asyncpg.Connection[Any], owner: str
 ) -> None:

@@ -21,6 +21,11 @@ async def required_idempotency_key(
         ),
     ] = None,
 ) -> str:
+    return checked_idempotency_key(idempotency_key)
+
+
+def checked_idempotency_key(idempotency_key: str | None) -> str:
+    """The key if it is present and well formed; else the error the client is answered."""
     if idempotency_key is None or idempotency_key == "":
         raise IdempotencyKeyRequired()
     if not _KEY_PATTERN.match(idempotency_key):

@@ -20,37 +20,46 @@ CREATE OR REPLACE TRIGGER journals_no_truncate BEFORE TRUNCATE ON journals
 
 -- ---------------------------------------------------------------------------------------------
 -- Double-entry and references, per statement, for every writer (not only the engine): the
--- journals a statement gave entries to sum to zero per currency, every journal it inserted has
--- entries, and every journal, wallet and related journal named exists. A journal and its
--- entries are therefore written in one statement (the engine writes them as one INSERT with a
--- data-modifying CTE; AFTER triggers fire once it is done). Each check walks the statement's
--- own rows and probes an index per row (LATERAL ... LIMIT 1 keeps the planner from hashing a
--- whole table), so its cost follows the batch, not the ledger.
+-- entries a statement wrote sum to zero per journal and currency, every journal it inserted
+-- has entries, and every journal, wallet and related journal named exists. Summing only the
+-- statement's own entries is enough: every journal balanced before it (this check has held
+-- since the first entry), so a journal balances after it exactly when what the statement
+-- added to it sums to zero. A journal and its entries are therefore written in one statement
+-- (the engine writes them as one INSERT with a data-modifying CTE; AFTER triggers fire once it
+-- is done). The reference checks probe an index per distinct id named (LATERAL ... LIMIT 1
+-- keeps the planner from hashing a whole table), so their cost follows the batch, not the
+-- ledger.
 CREATE OR REPLACE FUNCTION entries_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
 BEGIN
-    SELECT written.journal_id, unbalanced.currency INTO bad
-    FROM (SELECT DISTINCT journal_id FROM new_entries) AS written
-    CROSS JOIN LATERAL (
-        SELECT e.currency FROM entries e WHERE e.journal_id = written.journal_id
-        GROUP BY e.currency HAVING sum(e.amount) <> 0 LIMIT 1) AS unbalanced
+    SELECT n.journal_id, n.currency INTO bad
+    FROM new_entries n
+    GROUP BY n.journal_id, n.currency
+    HAVING sum(n.amount) <> 0
     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'journal % does not balance in %', bad.journal_id, bad.currency
             USING ERRCODE = 'check_violation';
     END IF;
-    SELECT n.journal_id, n.wallet_id, journal.found AS has_journal INTO bad
-    FROM new_entries n
-    LEFT JOIN LATERAL (SELECT true AS found FROM journals j WHERE j.id = n.journal_id LIMIT 1)
-         AS journal ON true
-    LEFT JOIN LATERAL (SELECT true AS found FROM wallets w WHERE w.id = n.wallet_id LIMIT 1)
-         AS wallet ON true
-    WHERE journal.found IS NULL OR wallet.found IS NULL
+    SELECT named.journal_id INTO bad
+    FROM (SELECT DISTINCT journal_id FROM new_entries) AS named
+    LEFT JOIN LATERAL (SELECT true AS found FROM journals j WHERE j.id = named.journal_id
+                       LIMIT 1) AS journal ON true
+    WHERE journal.found IS NULL
     LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'entry of journal % names a missing %', bad.journal_id,
-              CASE WHEN bad.has_journal THEN 'wallet ' || bad.wallet_id ELSE 'journal' END
+        RAISE EXCEPTION 'entry of journal % names a missing journal', bad.journal_id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    SELECT named.wallet_id INTO bad
+    FROM (SELECT DISTINCT wallet_id FROM new_entries) AS named
+    LEFT JOIN LATERAL (SELECT true AS found FROM wallets w WHERE w.id = named.wallet_id
+                       LIMIT 1) AS wallet ON true
+    WHERE wallet.found IS NULL
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'an entry names a missing wallet %', bad.wallet_id
             USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN NULL;
