@@ -91,12 +91,11 @@ def create_app(settings: Settings | None = None, *, tune_runtime: bool = False) 
         lifespan=lifespan,
         # The RBAC matrix (auth.rbac) guards every route, including ones added later.
         dependencies=[Depends(authorize_route)],
-        # FastAPI's native telemetry makes the request's server span (continuing the caller's
-        # traceparent); metrics and logs stay with FastAPI's own switch.
+        # The request's server span is the service's own (observability.py and
+        # tracing/server.py: an unsampled request makes no spans below it); FastAPI's native
+        # metrics and logs stay with FastAPI's own switch.
         telemetry={
-            "tracing": tracing,
-            # One span per request, not three: the dependency and endpoint spans add cost
-            # to every request and nothing a trace of this service needs.
+            "tracing": False,
             "operation_spans": False,
             "metrics": settings.otel_enabled,
             "logs": settings.otel_enabled,

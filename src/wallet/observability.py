@@ -14,7 +14,7 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uuid_utils import uuid7
 
-from wallet.tracing import current_traceparent
+from wallet.tracing.server import start_server_span
 
 TRACE_HEADER = "x-trace-id"
 _TRACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -53,9 +53,10 @@ def trace_id_from(header_value: str | None) -> str:
 class TraceAndMetricsMiddleware:
     """Accepts or generates ``X-Trace-Id``, echoes it, and times every request.
 
-    With tracing on, it runs inside the request's server span: the response also carries that
-    span's ``traceparent``, and a request without ``X-Trace-Id`` takes the traceparent as its
-    trace id, so the records it writes (journal, outbox row) name the span that wrote them.
+    With tracing on, it makes the request's server span (tracing/server.py) and runs the
+    request inside it: the response also carries that span's ``traceparent``, and a request
+    without ``X-Trace-Id`` takes the traceparent as its trace id, so the records it writes
+    (journal, outbox row) name the span that wrote them.
 
     Plain ASGI rather than BaseHTTPMiddleware: it sits on every request of the money path.
     """
@@ -69,11 +70,22 @@ class TraceAndMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = None
+        caller_traceparent = None
         for name, value in scope["headers"]:
-            if name == b"x-trace-id":
+            if name == b"x-trace-id" and incoming is None:
                 incoming = value.decode("latin-1")
-                break
-        traceparent = current_traceparent() if self.tracing else None
+            elif name == b"traceparent" and caller_traceparent is None:
+                caller_traceparent = value.decode("latin-1")
+        server_span = None
+        traceparent = None
+        if self.tracing:
+            server_span = start_server_span(
+                method=scope["method"],
+                path=scope["path"],
+                scheme=scope.get("scheme", "http"),
+                traceparent=caller_traceparent,
+            )
+            traceparent = server_span.traceparent
         trace_id = trace_id_from(incoming or traceparent)
         state = scope.setdefault("state", {})
         state["trace_id"] = trace_id
@@ -93,11 +105,17 @@ class TraceAndMetricsMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_trace)
+            if server_span is None:
+                await self.app(scope, receive, send_with_trace)
+            else:
+                with server_span.current():
+                    await self.app(scope, receive, send_with_trace)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(
+            template = getattr(route, "path", None)
+            if server_span is not None:
+                server_span.finish(route=template, status=status)
+            REQUEST_LATENCY.labels(scope["method"], template or "unmatched", str(status)).observe(
                 time.perf_counter() - started
             )
 

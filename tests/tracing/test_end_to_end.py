@@ -174,6 +174,9 @@ async def test_one_trace_connects_request_database_and_publish(traced: TracedSer
     (server,) = [s for s in spans if s.kind == "SERVER"]
     assert server.span_id == server_span_id and server.parent_span_id == caller_span
     assert server.service == "wallet-trace-test"
+    assert server.name == "POST /v1/wallets/{wallet_id}/transfer"
+    assert server.attributes["http.route"] == "/v1/wallets/{wallet_id}/transfer"
+    assert server.attributes["http.response.status_code"] == 201
 
     (batch,) = [s for s in spans if s.name == "ledger.post_batch"]
     assert server.span_id in _ancestors(batch, by_id)
@@ -210,3 +213,37 @@ async def test_x_trace_id_still_wins_and_traceparent_is_returned(traced: TracedS
         lambda: any(s.kind == "SERVER" for s in traced.receiver.in_trace(caller_trace)),
         what="the request's server span",
     )
+
+
+async def test_an_unsampled_request_keeps_its_context_and_makes_no_spans(
+    traced: TracedService,
+) -> None:
+    """The caller said not sampled: its trace context still goes through, and nothing is
+    recorded (not the request, its database calls, nor the batch that carried its posting)."""
+    http = traced.http
+    payer = (await _post(http, "/v1/wallets", {"owner_id": "tp-4", "currency": "USD"})).json()
+    await _post(http, f"/v1/wallets/{payer['id']}/deposit", {"amount": 500})
+    caller_trace = secrets.token_hex(16)
+    response = await _post(
+        http,
+        f"/v1/wallets/{payer['id']}/withdraw",
+        {"amount": 100},
+        traceparent=f"00-{caller_trace}-{secrets.token_hex(8)}-00",
+    )
+    version, trace_id, _, flags = response.headers["traceparent"].split("-")
+    assert (version, trace_id, flags) == ("00", caller_trace, "00")
+    assert response.json()["trace_id"] == response.headers["traceparent"]
+    # A sampled request sent after it is exported; by then the unsampled one would have been.
+    sampled_trace = secrets.token_hex(16)
+    await _post(
+        http,
+        f"/v1/wallets/{payer['id']}/withdraw",
+        {"amount": 100},
+        traceparent=f"00-{sampled_trace}-{secrets.token_hex(8)}-01",
+    )
+    await traced.receiver.wait_for(
+        lambda: any(s.name == "ledger.post_batch" for s in traced.receiver.in_trace(sampled_trace)),
+        what="the sampled request's batch span",
+    )
+    await asyncio.sleep(0.3)
+    assert traced.receiver.in_trace(caller_trace) == []

@@ -1,13 +1,19 @@
 """The posting batch's span, for the batcher of ``ledger.batcher`` (used when tracing is on).
 
 A batch carries postings of several requests in one database call. Its span is a child of
-the first of those requests' spans and links to the others, so each request's trace shows
-the batch (and the database call inside it) that carried its posting.
+the first of those requests' sampled spans and links to the other sampled ones, so each
+sampled request's trace shows the batch (and the database call inside it) that carried its
+posting. A batch of unsampled requests makes no spans at all.
+
+The flush runs in a task that inherited the context of whichever request started it (possibly
+an unsampled one, whose instrumentation is suppressed): the batch's context is therefore built
+from nothing but its parent, never from the context it happens to run in.
 """
 
 from __future__ import annotations
 
-from opentelemetry import trace
+from opentelemetry import context, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext
 
 from wallet.db.pool import Pool
@@ -25,7 +31,9 @@ class TracedPostingBatcher(PostingBatcher):
         self._submitted_from: dict[int, SpanContext] = {}
 
     async def submit(self, posting: Posting) -> PostingResult:
-        self._submitted_from[id(posting)] = trace.get_current_span().get_span_context()
+        origin = trace.get_current_span().get_span_context()
+        if origin.is_valid and origin.trace_flags.sampled:
+            self._submitted_from[id(posting)] = origin
         try:
             return await super().submit(posting)
         finally:
@@ -33,15 +41,19 @@ class TracedPostingBatcher(PostingBatcher):
 
     async def _post(self, batch: list[_Waiting]) -> None:
         origins = [self._submitted_from.get(id(posting)) for posting, _ in batch]
-        callers = [origin for origin in origins if origin is not None and origin.is_valid]
+        callers = [origin for origin in origins if origin is not None]
         if not callers:
-            await super()._post(batch)
+            with suppress_instrumentation():
+                await super()._post(batch)
             return
-        parent = trace.set_span_in_context(NonRecordingSpan(callers[0]))
-        with _tracer.start_as_current_span(
-            "ledger.post_batch",
-            context=parent,
-            links=[Link(caller) for caller in callers[1:]],
-            attributes={"wallet.batch.size": len(batch)},
-        ):
-            await super()._post(batch)
+        parent = trace.set_span_in_context(NonRecordingSpan(callers[0]), context.Context())
+        token = context.attach(parent)
+        try:
+            with _tracer.start_as_current_span(
+                "ledger.post_batch",
+                links=[Link(caller) for caller in callers[1:]],
+                attributes={"wallet.batch.size": len(batch)},
+            ):
+                await super()._post(batch)
+        finally:
+            context.detach(token)
