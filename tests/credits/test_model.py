@@ -53,13 +53,13 @@ sell = st.one_of(st.sampled_from([50, 100, 150, 300]), st.integers(1, 300))
 rate_step = st.tuples(
     st.just("rate"), st.integers(0, len(RATE_PAIRS) - 1), st.integers(0, len(RATES) - 1), st.just(0)
 )
-payout_run = st.tuples(
+payout_run_step = st.tuples(
     st.just("payout_run"),
     st.integers(0, 50),
     st.integers(1, 2 ** len(LAYOUT) - 1),
     st.integers(0, len(CURRENCIES) - 1),
 )
-rail = st.tuples(
+rail_step = st.tuples(
     st.just("rail"), st.integers(0, len(ANSWERS) - 1), st.integers(0, len(ANSWERS) - 1), st.just(0)
 )
 step = st.one_of(
@@ -77,7 +77,7 @@ step = st.one_of(
         st.integers(0, 1),
     ),
     # A payout needs a run and then the rail: both twice as likely, so that plans reach both.
-    *[payout_run, rail] * 2,
+    *[payout_run_step, rail_step] * 2,
 )
 
 # One plan that reaches every rule, whatever the random ones reach: a ride on two grants and
@@ -109,14 +109,18 @@ async def test_random_sequences_keep_the_rules(
     reached: Counter[str] = Counter()
 
     @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
-    @example(rates=[], plan=TOUR, cash=(200, 50, 0, 0, 100))
+    @example(rates=[], plan=TOUR, closing=("rail", 1, 2, 0), cash=(200, 50, 0, 0, 100))
     @given(
         rates=st.lists(rate_step, min_size=2, max_size=3),
         plan=st.lists(step, min_size=3, max_size=20),
+        closing=rail_step,  # every payout left open gets an answer, not only a PAID
         cash=funding,
     )
-    def check(rates: list[Step], plan: list[Step], cash: tuple[int, ...]) -> None:
-        sequence = _run(Sequence(api, app, db, owner), rates + plan, cash)
+    def check(rates: list[Step], plan: list[Step], closing: Step, cash: tuple[int, ...]) -> None:
+        # The reconciliation reads the whole database: after every step of the tour, which
+        # reaches every rule, and at the end of every other plan (what it finds, stays).
+        every_step = plan == TOUR
+        sequence = _run(Sequence(api, app, db, owner), [*rates, *plan, closing], cash, every_step)
         reached.update(asyncio.run_coroutine_threadsafe(sequence, loop).result())
 
     await asyncio.to_thread(check)
@@ -151,10 +155,12 @@ class Sequence:
         return self.api.headers(self.api.token("admin-model", Role.ADMIN))
 
 
-async def _run(seq: Sequence, plan: list[Step], cash: tuple[int, ...]) -> list[str]:
+async def _run(
+    seq: Sequence, plan: list[Step], cash: tuple[int, ...], every_step: bool
+) -> list[str]:
     books, rail = await seq.open()
     try:
-        return await _play(seq, books, rail, plan, cash)
+        return await _play(seq, books, rail, plan, cash, every_step)
     except BaseException:
         # A failed plan still settles its payouts: the worker asks about every open payout,
         # and the plans tried next (shrinking) must not meet these.
@@ -164,15 +170,17 @@ async def _run(seq: Sequence, plan: list[Step], cash: tuple[int, ...]) -> list[s
 
 
 async def _play(
-    seq: Sequence, books: Books, rail: FakeRail, plan: list[Step], cash: tuple[int, ...]
+    seq: Sequence,
+    books: Books,
+    rail: FakeRail,
+    plan: list[Step],
+    cash: tuple[int, ...],
+    every_step: bool,
 ) -> list[str]:
     start = await model_checks.baseline(seq.api, seq.db)
     for index, amount in enumerate(cash):
         if amount:
             await _deposit(seq, books, rail, (index, amount, 0))
-    # The reconciliation reads the whole database: after every step of the tour, which
-    # reaches every rule, and at the end of every other plan (what it finds, stays).
-    every_step = plan == TOUR
     outcomes = []
     for kind, *args in plan:
         outcomes += await STEPS[kind](seq, books, rail, (args[0], args[1], args[2]))
