@@ -121,7 +121,12 @@ async def test_random_sequences_keep_the_rules(
         # reaches every rule, and at the end of every other plan (what it finds, stays).
         every_step = plan == TOUR
         sequence = _run(Sequence(api, app, db, owner), [*rates, *plan, closing], cash, every_step)
-        reached.update(asyncio.run_coroutine_threadsafe(sequence, loop).result())
+        try:
+            reached.update(asyncio.run_coroutine_threadsafe(sequence, loop).result())
+        except Exception as failure:
+            # Hypothesis prints this function's arguments blank (it runs in a worker thread).
+            failure.add_note(f"rates={rates!r}\nplan={plan!r}\nclosing={closing!r}\ncash={cash!r}")
+            raise
 
     await asyncio.to_thread(check)
     # A model whose plans stopped reaching the rules would pass without checking them.
