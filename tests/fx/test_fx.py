@@ -158,3 +158,14 @@ async def test_promotional_credit_is_not_exchanged(api: Api, owner: str) -> None
     quote = (await _quote(api, usd, eur, 200)).json()
     refused = await _exchange(api, usd, eur, quote["id"])
     assert (refused.status_code, refused.json()["code"]) == (422, "insufficient_withdrawable_funds")
+
+
+async def test_a_used_quote_is_refused_as_used_once_the_money_is_gone(api: Api, owner: str) -> None:
+    assert (await _rate(api, "USD", "EUR", "0.9")).status_code == 200
+    usd = await api.funded_wallet(owner, 300)
+    eur = (await api.create_wallet(owner, "EUR"))["id"]
+    quote = (await _quote(api, usd, eur, 300)).json()
+    assert (await _exchange(api, usd, eur, quote["id"])).status_code == 201
+    again = await _exchange(api, usd, eur, quote["id"])  # a new key, the wallet now empty
+    assert (again.status_code, again.json()["code"]) == (409, "quote_expired")
+    assert (await api.wallet(eur))["balance"] == 269  # once: 270 gross, 268.65 received

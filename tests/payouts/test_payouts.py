@@ -1,11 +1,10 @@
 """Payout runs: each payout moves off the wallet, goes to the rail once per payout id, and
 lands in EXTERNAL (PAID) or back in the wallet (FAILED); a crash anywhere resumes without
-paying twice. The fake rail below is the only stand-in: it keeps what a real rail keeps."""
+paying twice. The fake rail (helpers) is the only stand-in: it keeps what a real rail keeps."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,29 +13,11 @@ import pytest
 from fastapi import FastAPI
 
 from tests.credits.helpers import granted
+from tests.payouts.helpers import FakeRail
 from tests.support import Api
 from wallet.auth.tokens import Role
 from wallet.payouts.rail import HttpRail, PayoutInstruction, RailAnswer, parse_answer
 from wallet.payouts.service import process_due, start_scheduled_run
-
-
-@dataclass
-class FakeRail:
-    """Pays each payout id at most once (its idempotency key); answers by owner."""
-
-    answers: dict[str, RailAnswer] = field(default_factory=dict)
-    paid: dict[UUID, int] = field(default_factory=dict)  # payout id -> times money left
-    asked: list[UUID] = field(default_factory=list)
-    crash_after_paying: bool = False
-
-    async def send(self, instruction: PayoutInstruction) -> RailAnswer:
-        self.asked.append(instruction.payout_id)
-        answer = self.answers.get(instruction.owner_id, RailAnswer("PAID"))
-        if answer.status == "PAID" and instruction.payout_id not in self.paid:
-            self.paid[instruction.payout_id] = 1
-        if self.crash_after_paying:
-            raise RuntimeError("the worker died after the rail paid")
-        return answer
 
 
 async def _start(api: Api, **body: Any) -> dict[str, Any]:

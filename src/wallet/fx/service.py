@@ -35,6 +35,9 @@ from wallet.ledger.service import PostedTransaction, answer_from
 from wallet.money import is_wallet_currency
 from wallet.wallets.repository import find_wallet
 
+# What the idempotency key answers by itself: the first request's answer, or a misused key.
+_KEY_ANSWERS = ("replayed", "idempotency_key_in_use", "idempotency_key_reused")
+
 ROUNDING = "half_even on buy_amount (what the customer receives); spread = round(gross) - buy"
 
 
@@ -169,8 +172,11 @@ async def exchange(
         },
     )
     (result,) = await ledger_repository.post(conn, [posting])
-    if result.outcome == "posted" and quote["journal_id"] is not None:
-        raise QuoteExpired("the quote was already used")  # rolls the new journal back
+    # A used quote answers only the replay of its own request (or the key's own errors):
+    # a new request is refused as used, whether the engine posted it (rolled back here) or
+    # refused it, e.g. because the money it exchanged has left the wallet since.
+    if quote["journal_id"] is not None and result.outcome not in _KEY_ANSWERS:
+        raise QuoteExpired("the quote was already used")
     posted = answer_from(result, journal_type=posting.journal_type)
     if result.outcome == "posted":
         await repository.mark_used(conn, quote_id=quote_id, journal_id=journal_id)
