@@ -108,8 +108,11 @@ class TraceAndMetricsMiddleware:
             if server_span is None:
                 await self.app(scope, receive, send_with_trace)
             else:
-                with server_span.current():
+                token = server_span.enter()
+                try:
                     await self.app(scope, receive, send_with_trace)
+                finally:
+                    server_span.leave(token)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None)

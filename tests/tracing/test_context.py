@@ -8,12 +8,16 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from tests.support import Api
 from wallet.outbox.core import OutboxEvent, build_envelope, stored_traceparent
 from wallet.tracing import _default_sampler
 from wallet.tracing.logs import TraceContextFilter
+from wallet.tracing.server import ServerSpan
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -92,3 +96,23 @@ def test_the_default_sampler_follows_the_caller_and_samples_a_tenth(
     assert "ParentBased" in sampler.get_description() and "0.1" in sampler.get_description()
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
     assert _default_sampler() is None  # the SDK reads the standard variable itself
+
+
+def test_below_an_unsampled_server_span_instrumentation_is_suppressed() -> None:
+    unsampled = NonRecordingSpan(
+        SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, is_remote=False)
+    )
+    recorded = TracerProvider().get_tracer("test").start_span("POST")
+    for span, suppressed in ((unsampled, True), (recorded, False)):
+        server = ServerSpan(span, "POST")
+        token = server.enter()
+        try:
+            assert trace.get_current_span() is span
+            assert is_instrumentation_enabled() is not suppressed
+        finally:
+            server.leave(token)
+        assert is_instrumentation_enabled()
+        assert trace.get_current_span() is not span
+    assert ServerSpan(unsampled, "POST").traceparent == (
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+    )

@@ -11,12 +11,15 @@ else: instrumentation is suppressed for its whole handling.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextvars import Token
 from dataclasses import dataclass
 
 from opentelemetry import context, trace
-from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+# The key the instrumentations check (opentelemetry.instrumentation.utils.
+# is_instrumentation_enabled); set in the span's own context rather than by a second context
+# manager, since this runs on every request.
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -42,17 +45,17 @@ class ServerSpan:
     def traceparent(self) -> str:
         return traceparent_of(self.span)
 
-    @contextmanager
-    def current(self) -> Iterator[None]:
-        """The span as the current one; an unsampled request makes no spans below it."""
-        with trace.use_span(
-            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        ):
-            if self.span.is_recording():
-                yield
-            else:
-                with suppress_instrumentation():
-                    yield
+    def enter(self) -> Token[Context]:
+        """Make the span current (one context change, and suppressing instrumentation below
+        an unsampled span in the same one); returns what ``leave`` takes."""
+        current = trace.set_span_in_context(self.span)
+        if not self.span.is_recording():
+            current = context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True, current)
+        return context.attach(current)
+
+    @staticmethod
+    def leave(token: Token[Context]) -> None:
+        context.detach(token)
 
     def finish(self, *, route: str | None, status: int) -> None:
         """Named by its route template once routing has chosen it; status 5xx is an error."""

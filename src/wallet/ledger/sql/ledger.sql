@@ -637,7 +637,9 @@ BEGIN
                 ev_journal[events_count] := j.id;
                 ev_trace[events_count] := p.trace_id;
                 ev_feed[events_count] := w_feed[this_slot];
-                ev_traceparent[events_count] := p.traceparent;
+                -- Not stored twice: an event whose trace id is its traceparent (a traced
+                -- request without X-Trace-Id) continues it from trace_id (stored_traceparent).
+                ev_traceparent[events_count] := nullif(p.traceparent, p.trace_id);
             END IF;
         END LOOP;
 
