@@ -36,6 +36,9 @@ LANDED = {
     "0010.ledger-references-per-statement": (
         "8afb812b6564bffed9c1d5ffdc57e22403ae183bdc8ba3d66667ed973d22aacd"
     ),
+    "0011.outbox-event-id-unindexed": (
+        "32c9a94c48963a1c87981467323c1ce0b4693d207c5105b7ed1f542d19f563f4"
+    ),
 }
 
 
