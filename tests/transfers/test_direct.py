@@ -121,6 +121,7 @@ async def test_refusals_are_answered_as_fastapi_answers_them(
         ("deposit", funded, {"amount": -5}, api.headers(key=str(uuid4())), False),
         ("deposit", funded, {"amount": 5, "extra": 1}, api.headers(key=str(uuid4())), False),
         ("deposit", funded, b"{not json", api.headers(key=str(uuid4())), False),
+        ("deposit", funded, b"[" * 5_000 + b"]" * 5_000, api.headers(key=str(uuid4())), False),
         ("transfer", funded, {"to_wallet_id": funded}, api.headers(key=str(uuid4())), False),
         (
             "transfer",
