@@ -139,7 +139,7 @@ async def test_refusals_are_answered_as_fastapi_answers_them(
         served_before = fast.served
         through_fast = await _post(api.http, path, body, headers)
         through_plain = await _post(plain, path, body, headers)
-        assert through_fast.status_code >= 400, (action, body, through_fast.text)
+        assert 400 <= through_fast.status_code < 500, (action, body, through_fast.text)
         assert _answer(through_fast) == _answer(through_plain), (action, body)
         assert fast.served == served_before + served_fast, (action, body, headers)
     assert (await api.wallet(funded))["balance"] == 500  # nothing moved
