@@ -27,7 +27,7 @@ _Waiting = tuple[Posting, "asyncio.Future[PostingResult]"]
 
 
 class PostingBatcher:
-    def __init__(self, pool: Pool, *, max_batch: int = 64, max_in_flight: int = 4) -> None:
+    def __init__(self, pool: Pool, *, max_batch: int = 64, max_in_flight: int = 1) -> None:
         self._pool = pool
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight

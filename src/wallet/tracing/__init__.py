@@ -23,17 +23,16 @@ from typing import TYPE_CHECKING
 from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from wallet.config import Settings
 from wallet.outbox.core import OutboxEvent, stored_traceparent
+from wallet.tracing.server import PROPAGATOR, traceparent_of
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.sampling import Sampler
 
 logger = logging.getLogger(__name__)
 
-_PROPAGATOR = TraceContextTextMapPropagator()
 DEFAULT_SAMPLE_RATIO = 0.1
 _tracer = trace.get_tracer("wallet")
 _configured = False
@@ -95,9 +94,8 @@ def flush_tracing() -> None:
 
 def current_traceparent() -> str | None:
     """The W3C traceparent of the current span, if there is a valid one."""
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
-    return carrier.get("traceparent")
+    span = trace.get_current_span()
+    return traceparent_of(span) if span.get_span_context().is_valid else None
 
 
 @contextmanager
@@ -124,7 +122,7 @@ def publish_span(event: OutboxEvent) -> Iterator[str | None]:
     if not _configured:
         yield stored
         return
-    parent = _PROPAGATOR.extract({"traceparent": stored}) if stored else context.Context()
+    parent = PROPAGATOR.extract({"traceparent": stored}) if stored else context.Context()
     with _tracer.start_as_current_span(
         f"{event.event_type} publish",
         context=parent,

@@ -25,7 +25,7 @@ _tracer = trace.get_tracer("wallet")
 
 
 class TracedPostingBatcher(PostingBatcher):
-    def __init__(self, pool: Pool, *, max_batch: int = 64, max_in_flight: int = 4) -> None:
+    def __init__(self, pool: Pool, *, max_batch: int = 64, max_in_flight: int = 1) -> None:
         super().__init__(pool, max_batch=max_batch, max_in_flight=max_in_flight)
         # The span each waiting posting was submitted from, by the posting's identity.
         self._submitted_from: dict[int, SpanContext] = {}

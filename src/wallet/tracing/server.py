@@ -23,7 +23,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-_PROPAGATOR = TraceContextTextMapPropagator()
+PROPAGATOR = TraceContextTextMapPropagator()  # W3C traceparent, for every reader here
 _tracer = trace.get_tracer("wallet")
 
 
@@ -74,7 +74,7 @@ def start_server_span(
     *, method: str, path: str, scheme: str, traceparent: str | None
 ) -> ServerSpan:
     """The server span of a request, continuing the caller's ``traceparent`` if it sent one."""
-    parent = _PROPAGATOR.extract({"traceparent": traceparent}) if traceparent else context.Context()
+    parent = PROPAGATOR.extract({"traceparent": traceparent}) if traceparent else context.Context()
     span = _tracer.start_span(
         method,
         context=parent,
