@@ -4,6 +4,7 @@ and what the API answers with tracing off."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -11,13 +12,20 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import NonRecordingSpan, SpanContext
+from opentelemetry.sdk.trace.sampling import Decision, TraceIdRatioBased
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind
 
 from tests.support import Api
 from wallet.outbox.core import OutboxEvent, build_envelope, stored_traceparent
 from wallet.tracing import _default_sampler
 from wallet.tracing.logs import TraceContextFilter
-from wallet.tracing.server import ServerSpan
+from wallet.tracing.sampling import (
+    ServerDrawnRoots,
+    default_sampler,
+    draw_server_root,
+    stop_drawing,
+)
+from wallet.tracing.server import PROPAGATOR, ServerSpan
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -91,11 +99,67 @@ def test_the_default_sampler_follows_the_caller_and_samples_a_tenth(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
-    sampler = _default_sampler()
-    assert sampler is not None
-    assert "ParentBased" in sampler.get_description() and "0.1" in sampler.get_description()
+    try:
+        sampler = _default_sampler()
+        assert sampler is not None
+        assert "ParentBased" in sampler.get_description() and "0.1" in sampler.get_description()
+        # Installing it turns the middleware's draw on (the tests below say how it draws).
+        assert any(draw_server_root(None) is not None for _ in range(200))
+    finally:
+        stop_drawing()
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
     assert _default_sampler() is None  # the SDK reads the standard variable itself
+    assert draw_server_root(None) is None  # and the middleware leaves every span to it
+
+
+@pytest.fixture
+def drawing() -> Iterator[None]:
+    default_sampler(0.1)
+    try:
+        yield
+    finally:
+        stop_drawing()
+
+
+@pytest.mark.usefixtures("drawing")
+def test_the_middleware_draws_a_tenth_of_new_traces_and_makes_the_rest_itself() -> None:
+    draws = [draw_server_root(None) for _ in range(4000)]
+    left_out = [span for span in draws if span is not None]
+    # 3,600 expected; 5 standard deviations (19 each) either side.
+    assert 3505 <= len(left_out) <= 3695
+    contexts = [span.get_span_context() for span in left_out]
+    assert all(c.is_valid and not c.trace_flags.sampled and not c.is_remote for c in contexts)
+    # Flagged as the SDK flags its own unsampled roots: the trace id was drawn at random.
+    assert all(c.trace_flags.random_trace_id for c in contexts)
+    assert len({c.trace_id for c in contexts}) == len(contexts)
+
+
+@pytest.mark.usefixtures("drawing")
+def test_the_middleware_follows_the_callers_decision() -> None:
+    not_sampled = PROPAGATOR.extract({"traceparent": TRACEPARENT[:-2] + "00"})
+    left_out = draw_server_root(not_sampled)
+    assert left_out is not None
+    context = left_out.get_span_context()
+    assert f"{context.trace_id:032x}" == TRACEPARENT.split("-")[1]
+    assert f"{context.span_id:016x}" != TRACEPARENT.split("-")[2]
+    assert not context.trace_flags.sampled
+    sampled = PROPAGATOR.extract({"traceparent": TRACEPARENT})
+    assert all(draw_server_root(sampled) is None for _ in range(50))
+
+
+def test_the_sdk_records_drawn_server_spans_and_samples_other_roots_by_trace_id() -> None:
+    roots = ServerDrawnRoots(0.1)
+    limit = TraceIdRatioBased.get_bound_for_rate(0.1)
+    low, high = limit - 1, limit + 1  # trace ids just inside and outside the ratio's bound
+    for trace_id in (low, high):
+        server = roots.should_sample(None, trace_id, "POST", SpanKind.SERVER)
+        assert server.decision is Decision.RECORD_AND_SAMPLE
+    by_trace_id = {
+        trace_id: roots.should_sample(None, trace_id, "publish", SpanKind.PRODUCER).decision
+        for trace_id in (low, high)
+    }
+    assert by_trace_id == {low: Decision.RECORD_AND_SAMPLE, high: Decision.DROP}
+    assert "0.1" in roots.get_description()
 
 
 def test_below_an_unsampled_server_span_instrumentation_is_suppressed() -> None:

@@ -79,9 +79,9 @@ def _default_sampler() -> Sampler | None:
     """
     if os.environ.get("OTEL_TRACES_SAMPLER"):
         return None
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from wallet.tracing.sampling import default_sampler
 
-    return ParentBased(TraceIdRatioBased(DEFAULT_SAMPLE_RATIO))
+    return default_sampler(DEFAULT_SAMPLE_RATIO)
 
 
 def flush_tracing() -> None:

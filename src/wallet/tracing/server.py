@@ -6,7 +6,8 @@ without ``OTEL_EXPORTER_OTLP_ENDPOINT``), and most of that was spent on requests
 sampled: the native middleware's per-message wrappers, and a non-recording span for every
 database call and posting batch below it. Here a request that its sampler leaves out gets a
 span context (so it carries, stores and returns its ``traceparent`` as before) and nothing
-else: instrumentation is suppressed for its whole handling.
+else: instrumentation is suppressed for its whole handling, and with the default sampler that
+context is made without the SDK (tracing/sampling.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from opentelemetry import context, trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from wallet.tracing.sampling import draw_server_root
 
 PROPAGATOR = TraceContextTextMapPropagator()  # W3C traceparent, for every reader here
 _tracer = trace.get_tracer("wallet")
@@ -75,6 +78,9 @@ def start_server_span(
 ) -> ServerSpan:
     """The server span of a request, continuing the caller's ``traceparent`` if it sent one."""
     parent = PROPAGATOR.extract({"traceparent": traceparent}) if traceparent else context.Context()
+    left_out = draw_server_root(parent if traceparent else None)
+    if left_out is not None:
+        return ServerSpan(left_out, method)
     span = _tracer.start_span(
         method,
         context=parent,
