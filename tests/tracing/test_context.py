@@ -110,6 +110,19 @@ def test_the_default_sampler_follows_the_caller_and_samples_a_tenth(
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
     assert _default_sampler() is None  # the SDK reads the standard variable itself
     assert draw_server_root(None) is None  # and the middleware leaves every span to it
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.25")
+    for name, drawn in (("parentbased_traceidratio", True), ("traceidratio", False)):
+        monkeypatch.setenv("OTEL_TRACES_SAMPLER", name)
+        try:
+            sampler = _default_sampler()
+            assert (sampler is not None) is drawn
+            assert (sampler is None) or "0.25" in sampler.get_description()
+            assert any(draw_server_root(None) is not None for _ in range(200)) is drawn
+        finally:
+            stop_drawing()
+    for invalid in ("many", "1.5"):  # left to the SDK, which warns and uses its default
+        monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", invalid)
+        assert _default_sampler() is None
 
 
 @pytest.fixture

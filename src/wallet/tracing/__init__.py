@@ -75,13 +75,23 @@ def configure_tracing(settings: Settings) -> bool:
 def _default_sampler() -> Sampler | None:
     """Our default when OTEL_TRACES_SAMPLER is unset: follow the caller's decision, and sample
     a tenth of the traces that start here. The SDK's own default (every trace) costs about a
-    third of a transfer's CPU (docs/operations.md, "Tracing"). None: the SDK reads the variable.
+    third of a transfer's CPU (docs/operations.md, "Tracing"). The standard
+    ``parentbased_traceidratio`` with a valid ratio is the same rule at another ratio. None:
+    the SDK reads the variables and decides every span itself.
     """
-    if os.environ.get("OTEL_TRACES_SAMPLER"):
-        return None
     from wallet.tracing.sampling import default_sampler
 
-    return default_sampler(DEFAULT_SAMPLE_RATIO)
+    name = os.environ.get("OTEL_TRACES_SAMPLER")
+    if not name:
+        return default_sampler(DEFAULT_SAMPLE_RATIO)
+    if name.strip().lower() == "parentbased_traceidratio":
+        try:
+            ratio = float(os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1.0"))
+        except ValueError:
+            return None  # the SDK warns about it and falls back as the specification says
+        if 0.0 <= ratio <= 1.0:
+            return default_sampler(ratio)
+    return None
 
 
 def flush_tracing() -> None:
