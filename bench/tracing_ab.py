@@ -6,6 +6,10 @@ one run against another, but ``--pairs`` short pairs, each pair run back to back
 order (off-on, then on-off) so a steady drift falls on both sides alike; it prints every run,
 each pair's on/off ratio, and their median and mean.
 
+Each run gets a new database and starts after a checkpoint: in one database the runs took
+turns being slow (every second run, whichever side it was on), as the previous runs' writes
+were checkpointed and vacuumed during it. ``--database-url`` names a database this may drop.
+
 Tracing on means what a deployment turns on: ``OTEL_EXPORTER_OTLP_ENDPOINT`` pointing at a
 receiver (bench/otlp_sink.py, started here), with the service's default sampling.
 
@@ -15,6 +19,7 @@ receiver (bench/otlp_sink.py, started here), with the service's default sampling
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import signal
@@ -24,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
+
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = re.compile(
     r"(transfers_per_s|service_cpu_ms_per_transfer|postgres_cpu_ms_per_transfer)=([\d.]+)"
@@ -32,7 +39,9 @@ FIGURES = re.compile(
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="server to use; default: embedded PostgreSQL")
+    parser.add_argument(
+        "--database-url", required=True, help="a database this may drop and create again"
+    )
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--mode", choices=["uniform", "hot", "deposits"], default="uniform")
@@ -47,15 +56,28 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+async def recreate_database(url: str) -> None:
+    """A new, empty database of that name, and a checkpoint, so every run starts alike."""
+    head, _, name = url.rpartition("/")
+    name = name.split("?")[0]
+    conn = await asyncpg.connect(f"{head}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
 def run_once(args: argparse.Namespace, *, tracing: bool) -> dict[str, float]:
+    asyncio.run(recreate_database(args.database_url))
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     if tracing:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{args.sink_port}"
         env.update(pair.split("=", 1) for pair in args.on_env)
     command = [sys.executable, str(ROOT / "bench" / "transfers.py"), "--mode", args.mode]
     command += ["--seconds", str(args.seconds), "--floor-seconds", "1"]
-    if args.database_url:
-        command += ["--database-url", args.database_url]
+    command += ["--database-url", args.database_url]
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     return {name: float(value) for name, value in FIGURES.findall(output)}
 

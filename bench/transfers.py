@@ -213,13 +213,15 @@ async def create_wallets(url: str, count: int) -> list[str]:
 async def database_figures(url: str) -> dict[str, int]:
     conn = await asyncpg.connect(url)
     try:
-        sizes = await conn.fetchval(
-            "SELECT sum(pg_total_relation_size(t::regclass)) FROM unnest($1::text[]) AS t",
+        sizes = await conn.fetch(
+            "SELECT t, pg_total_relation_size(t::regclass) AS size FROM unnest($1::text[]) AS t",
             list(WRITTEN_TABLES),
         )
         journals = await conn.fetchval("SELECT count(*) FROM journals")
         backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'PENDING'")
-        return {"bytes": int(sizes), "journals": int(journals), "backlog": int(backlog)}
+        by_table = {f"bytes:{row['t']}": int(row["size"]) for row in sizes}
+        total = sum(by_table.values())
+        return {"bytes": total, "journals": int(journals), "backlog": int(backlog), **by_table}
     finally:
         await conn.close()
 
@@ -367,6 +369,14 @@ def main() -> None:
         f"service_cpu_ms_per_transfer={service_cpu * 1000 / per:.3f} "
         f"bytes_per_transfer={(after['bytes'] - before['bytes']) / per:.0f} "
         f"outbox_backlog_at_end={after['backlog']}"
+    )
+    # Where the bytes go: heap + indexes (+ TOAST) of each table, per transfer.
+    print(
+        "bytes_per_transfer_by_table="
+        + ",".join(
+            f"{table}:{(after[f'bytes:{table}'] - before[f'bytes:{table}']) / per:.0f}"
+            for table in WRITTEN_TABLES
+        )
     )
     print(
         f"floor_uniform_tps={uniform} floor_hot_tps={hot} "

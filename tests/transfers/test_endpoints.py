@@ -77,7 +77,8 @@ async def test_transfer_moves_money_and_records_both_sides(
     assert (await api.wallet(target))["balance"] == 300
 
     events = await db.fetch(
-        "SELECT wallet_id::text, event_type, sequence, trace_id FROM outbox WHERE journal_id = $1",
+        "SELECT wallet_id::text, event_type, sequence, trace_id FROM outbox_documents"
+        " WHERE journal_id = $1",
         txn["id"],
     )
     assert {(e["wallet_id"], e["event_type"]) for e in events} == {

@@ -60,10 +60,11 @@ WHERE prev_hash <> expected
 
 _ENTRY_CHECKS = """
 WITH walked AS (
-    SELECT e.id, e.wallet_id, e.prev_hash, e.row_hash, e.balance_before, e.held_before,
+    SELECT e.id, e.wallet_id, e.row_hash, e.balance_before, e.held_before,
            j.id IS NULL AS journal_missing,
-           entry_row_hash(e.prev_hash, e, j) AS recomputed,
-           lag(e.row_hash) OVER w AS prior_hash,
+           -- Each entry's hash covers the one before it in its wallet's chain: recomputing it
+           -- from that row's stored hash checks the entry, its journal and the link at once.
+           entry_row_hash(coalesce(lag(e.row_hash) OVER w, '\\x'::bytea), e, j) AS recomputed,
            lag(e.balance_after) OVER w AS prior_balance,
            lag(e.held_after) OVER w AS prior_held
     FROM entries e LEFT JOIN journals j ON j.id = e.journal_id
@@ -72,7 +73,6 @@ WITH walked AS (
     SELECT id, CASE
         WHEN journal_missing THEN 'journal_removed'
         WHEN row_hash IS NULL OR recomputed IS DISTINCT FROM row_hash THEN 'changed'
-        WHEN prev_hash IS DISTINCT FROM coalesce(prior_hash, '\\x'::bytea) THEN 'chain_broken'
         WHEN balance_before <> coalesce(prior_balance, 0)
              OR held_before <> coalesce(prior_held, 0) THEN 'balance_discontinuity'
         END AS problem
@@ -81,8 +81,9 @@ WITH walked AS (
 SELECT 'entries' AS tbl, id::text AS row, problem,
        CASE problem
            WHEN 'journal_removed' THEN 'the entry''s journal is missing'
-           WHEN 'changed' THEN 'the entry or its journal no longer matches its hash'
-           WHEN 'chain_broken' THEN 'an entry of this wallet before it was removed or inserted'
+           WHEN 'changed' THEN 'the entry, its journal or the link to the entry before it no '
+                               || 'longer matches its hash: it was edited, or an entry of this '
+                               || 'wallet just before it was removed or inserted'
            ELSE 'balance_before does not continue the wallet''s previous entry'
        END AS detail
 FROM judged WHERE problem IS NOT NULL

@@ -186,7 +186,8 @@ SELECT j.id, j.wallet_id, json_build_object(
                     FROM entries e WHERE e.journal_id = j.id),
         'reference_id', j.reference_id, 'category', j.category, 'metadata', j.metadata,
         'hold_id', j.hold_id, 'related_transaction_id', j.related_journal_id,
-        'trace_id', j.trace_id, 'created_at', json_time(j.created_at))::text AS body
+        'trace_id', j.trace_id, 'created_at', json_time(j.created_at))::text AS body,
+       j.trace_id
 FROM journals j;
 
 -- ---------------------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ DECLARE
     en_id bigint[] := '{}'; en_journal uuid[] := '{}'; en_wallet uuid[] := '{}';
     en_currency text[] := '{}'; en_amount bigint[] := '{}'; en_balance_before bigint[] := '{}';
     en_balance_after bigint[] := '{}'; en_held_before bigint[] := '{}';
-    en_held_after bigint[] := '{}'; en_prev bytea[] := '{}'; en_hash bytea[] := '{}';
+    en_held_after bigint[] := '{}'; en_hash bytea[] := '{}';
     en_promo bigint[] := '{}';
     -- promotional money spent, in posting order: spread over grants after the pass
     use_wallet uuid[] := '{}'; use_journal uuid[] := '{}'; use_amount bigint[] := '{}';
@@ -270,7 +271,7 @@ DECLARE
     back_journal uuid[] := '{}'; back_amount bigint[] := '{}';
     backs_count integer := 0;
     ev_type text[] := '{}'; ev_wallet uuid[] := '{}'; ev_sequence bigint[] := '{}';
-    ev_journal uuid[] := '{}'; ev_trace text[] := '{}'; ev_feed xid8[] := '{}';
+    ev_journal uuid[] := '{}'; ev_feed xid8[] := '{}';
     ev_traceparent text[] := '{}';
     key_caller text[] := '{}'; key_key text[] := '{}'; key_fingerprint text[] := '{}';
     key_journal uuid[] := '{}';
@@ -601,8 +602,7 @@ BEGIN
             e.held_before := w_held[this_slot];
             e.held_after := w_held[this_slot] + held_deltas[idx];
             e.created_at := created;
-            e.prev_hash := coalesce(w_head[this_slot], '\x'::bytea);
-            e.row_hash := entry_row_hash(e.prev_hash, e, j);
+            e.row_hash := entry_row_hash(coalesce(w_head[this_slot], '\x'::bytea), e, j);
             en_promo[entries_count] := promo_deltas[idx];
             IF promo_deltas[idx] < 0 THEN
                 uses_count := uses_count + 1;
@@ -625,7 +625,6 @@ BEGIN
             en_balance_after[entries_count] := e.balance_after;
             en_held_before[entries_count] := e.held_before;
             en_held_after[entries_count] := e.held_after;
-            en_prev[entries_count] := e.prev_hash;
             en_hash[entries_count] := e.row_hash;
             w_balance[this_slot] := e.balance_after;
             w_held[this_slot] := e.held_after;
@@ -641,7 +640,6 @@ BEGIN
                 ev_wallet[events_count] := e.wallet_id;
                 ev_sequence[events_count] := w_version[this_slot];
                 ev_journal[events_count] := j.id;
-                ev_trace[events_count] := p.trace_id;
                 ev_feed[events_count] := w_feed[this_slot];
                 -- Not stored twice: an event whose trace id is its traceparent (a traced
                 -- request without X-Trace-Id) continues it from trace_id (stored_traceparent).
@@ -673,12 +671,12 @@ BEGIN
                         jr_address) AS u
         )
         INSERT INTO entries (id, journal_id, wallet_id, currency, amount, balance_before,
-                             balance_after, held_before, held_after, prev_hash, row_hash,
+                             balance_after, held_before, held_after, row_hash,
                              promotional, created_at)
         OVERRIDING SYSTEM VALUE
         SELECT u.*, created
         FROM unnest(en_id, en_journal, en_wallet, en_currency, en_amount, en_balance_before,
-                    en_balance_after, en_held_before, en_held_after, en_prev, en_hash,
+                    en_balance_after, en_held_before, en_held_after, en_hash,
                     en_promo) AS u;
 
         UPDATE wallets SET balance = u.balance, held = u.held, version = u.version,
@@ -752,11 +750,11 @@ BEGIN
          WHERE g.id = t.grant_id;
     END IF;
     IF events_count > 0 THEN
-        INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, trace_id,
-                            feed_xid, traceparent, created_at)
+        -- No trace id: an event's is its journal's (outbox_documents reads it from there).
+        INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, feed_xid,
+                            traceparent, created_at)
         SELECT uuid_v7(), u.*, created
-        FROM unnest(ev_type, ev_wallet, ev_sequence, ev_journal, ev_trace, ev_feed,
-                    ev_traceparent) AS u;
+        FROM unnest(ev_type, ev_wallet, ev_sequence, ev_journal, ev_feed, ev_traceparent) AS u;
     END IF;
     IF keys_count > 0 THEN
         INSERT INTO idempotency_keys (caller, key, fingerprint, journal_id, status_code)

@@ -3,7 +3,8 @@
 -- A money event's row references its journal instead of carrying a copy of it: the event is
 -- rendered here, when it is read, from the immutable journal, the wallet's entry in it (its
 -- balance and held right after) and whatever the row keeps itself (a hold's state at that
--- step). Rows written before events were rendered this way carry their whole payload.
+-- step). Rows written before events were rendered this way carry their whole payload. Its
+-- trace id is the journal's too (the engine stores none on the row since 0012).
 --
 -- Feed order: ids commit out of order, so the feed pages by (feed_xid, id) below the snapshot
 -- xmin. feed_xid is the writing transaction's id, raised to the wallet's previous event's
@@ -24,7 +25,8 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE VIEW outbox_documents AS
-SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.journal_id, o.trace_id,
+SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.journal_id,
+       coalesce(o.trace_id, d.trace_id) AS trace_id,
        o.created_at, o.published_at, o.attempts, o.status, o.next_attempt_at, o.last_error,
        o.dead_lettered_at, o.feed_xid,
        CASE WHEN o.journal_id IS NULL OR o.payload ? 'transaction' THEN o.payload
