@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,7 +30,9 @@ async def serve(port: int) -> None:
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     await stop.wait()
     await receiver.stop()
+    by_name = Counter(span.name for span in receiver.spans)
     print(f"spans={len(receiver.spans)} export_requests={receiver.requests}", flush=True)
+    print("spans_by_name=" + ",".join(f"{name}:{n}" for name, n in by_name.most_common()))
 
 
 def main() -> None:

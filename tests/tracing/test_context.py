@@ -181,7 +181,7 @@ def test_below_an_unsampled_server_span_instrumentation_is_suppressed() -> None:
     )
     recorded = TracerProvider().get_tracer("test").start_span("POST")
     for span, suppressed in ((unsampled, True), (recorded, False)):
-        server = ServerSpan(span, "POST")
+        server = ServerSpan.of(span, "POST")
         token = server.enter()
         try:
             assert trace.get_current_span() is span
@@ -190,6 +190,6 @@ def test_below_an_unsampled_server_span_instrumentation_is_suppressed() -> None:
             server.leave(token)
         assert is_instrumentation_enabled()
         assert trace.get_current_span() is not span
-    assert ServerSpan(unsampled, "POST").traceparent == (
+    assert ServerSpan.of(unsampled, "POST").traceparent == (
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
     )

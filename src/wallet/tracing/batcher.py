@@ -31,9 +31,9 @@ class TracedPostingBatcher(PostingBatcher):
         self._submitted_from: dict[int, SpanContext] = {}
 
     async def submit(self, posting: Posting) -> PostingResult:
-        origin = trace.get_current_span().get_span_context()
-        if origin.is_valid and origin.trace_flags.sampled:
-            self._submitted_from[id(posting)] = origin
+        span = trace.get_current_span()
+        if span.is_recording():  # a sampled request's span (others are not recorded)
+            self._submitted_from[id(posting)] = span.get_span_context()
         try:
             return await super().submit(posting)
         finally:

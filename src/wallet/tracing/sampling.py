@@ -36,7 +36,7 @@ from opentelemetry.trace import (
     TraceFlags,
     get_current_span,
 )
-from opentelemetry.trace.span import TraceState
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE, TraceState
 from opentelemetry.util.types import Attributes
 
 # The root ratio when our default sampler is installed; None: the SDK decides every span.
@@ -101,7 +101,7 @@ def draw_server_root(parent: Context | None) -> NonRecordingSpan | None:
         # own RandomIdGenerator uses the same module).
         if random.random() < ratio:  # noqa: S311  # nosec B311
             return None
-        trace_id, trace_state = _random_id(128, INVALID_TRACE_ID), TraceState()
+        trace_id, trace_state = _random_id(128, INVALID_TRACE_ID), DEFAULT_TRACE_STATE
         flags = TraceFlags.RANDOM_TRACE_ID  # as the SDK marks a trace id it drew at random
     span_id = _random_id(64, INVALID_SPAN_ID)
     return NonRecordingSpan(

@@ -22,6 +22,7 @@ from opentelemetry import context, trace
 # manager, since this runs on every request.
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from wallet.tracing.sampling import draw_server_root
@@ -43,18 +44,25 @@ def traceparent_of(span: Span) -> str:
 class ServerSpan:
     span: Span
     method: str
+    recording: bool  # sampled: the SDK records it; otherwise only its context goes around
+    traceparent: str
 
-    @property
-    def traceparent(self) -> str:
-        return traceparent_of(self.span)
+    @classmethod
+    def of(cls, span: Span, method: str) -> ServerSpan:
+        return cls(span, method, span.is_recording(), traceparent_of(span))
 
     def enter(self) -> Token[Context]:
         """Make the span current (one context change, and suppressing instrumentation below
         an unsampled span in the same one); returns what ``leave`` takes."""
-        current = trace.set_span_in_context(self.span)
-        if not self.span.is_recording():
-            current = context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True, current)
-        return context.attach(current)
+        if self.recording:
+            return context.attach(trace.set_span_in_context(self.span))
+        # What set_span_in_context and set_value would make, in one copy rather than two:
+        # this runs for nine requests in ten.
+        return context.attach(
+            Context(
+                {**context.get_current(), _SPAN_KEY: self.span, _SUPPRESS_INSTRUMENTATION_KEY: True}
+            )
+        )
 
     @staticmethod
     def leave(token: Token[Context]) -> None:
@@ -62,14 +70,15 @@ class ServerSpan:
 
     def finish(self, *, route: str | None, status: int) -> None:
         """Named by its route template once routing has chosen it; status 5xx is an error."""
-        if self.span.is_recording():
-            if route is not None:
-                self.span.update_name(f"{self.method} {route}")
-                self.span.set_attribute("http.route", route)
-            self.span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                self.span.set_attribute("error.type", str(status))
-                self.span.set_status(Status(StatusCode.ERROR))
+        if not self.recording:
+            return  # a span the SDK does not record has nothing to end
+        if route is not None:
+            self.span.update_name(f"{self.method} {route}")
+            self.span.set_attribute("http.route", route)
+        self.span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            self.span.set_attribute("error.type", str(status))
+            self.span.set_status(Status(StatusCode.ERROR))
         self.span.end()
 
 
@@ -80,11 +89,11 @@ def start_server_span(
     parent = PROPAGATOR.extract({"traceparent": traceparent}) if traceparent else context.Context()
     left_out = draw_server_root(parent if traceparent else None)
     if left_out is not None:
-        return ServerSpan(left_out, method)
+        return ServerSpan.of(left_out, method)
     span = _tracer.start_span(
         method,
         context=parent,
         kind=SpanKind.SERVER,
         attributes={"http.request.method": method, "url.path": path, "url.scheme": scheme},
     )
-    return ServerSpan(span, method)
+    return ServerSpan.of(span, method)
