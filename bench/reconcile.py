@@ -52,7 +52,7 @@ BEGIN
             last_wallet := e.wallet_id;
         END IF;
         SELECT * INTO journal FROM journals WHERE id = e.journal_id;
-        UPDATE entries SET prev_hash = prev, row_hash = entry_row_hash(prev, e, journal)
+        UPDATE entries SET row_hash = entry_row_hash(prev, e, journal)
             WHERE id = e.id RETURNING row_hash INTO prev;
     END LOOP;
 END $$
