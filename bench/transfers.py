@@ -54,7 +54,8 @@ local threads = {}
 local counter = 0
 local prefix = ""
 -- thread:get copies numbers, not tables: one global counter per status.
-local reported = {201, 400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, "other"}
+local reported = {200, 201, 400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504,
+                  "other"}
 known = {}
 for _, status in ipairs(reported) do known[status] = true end
 
@@ -75,6 +76,15 @@ function request()
   headers["Authorization"] = "Bearer %(token)s"
   headers["Idempotency-Key"] = prefix .. counter
   local source = wallets[math.random(#wallets)]
+  -- Reads (bench/lookups.py): a balance at a random instant of the history, a search page.
+  if mode == "balance_at" then
+    local at = %(history_from)d + math.random() * (%(history_to)d - %(history_from)d)
+    return wrk.format("GET", "/v1/wallets/" .. source .. "/balance?at=" ..
+                      os.date("!%%Y-%%m-%%dT%%H:%%M:%%SZ", math.floor(at)), headers)
+  end
+  if mode == "search" then
+    return wrk.format("GET", "/v1/transactions?wallet_id=" .. source .. "&limit=50", headers)
+  end
   if mode == "deposits" then
     return wrk.format("POST", "/v1/wallets/" .. source .. "/deposit", headers,
                       '{"amount": 1}')
@@ -277,6 +287,8 @@ def run_wrk(args: argparse.Namespace, base: str, wallets: list[str], token: str)
         "wallets": ", ".join(f'"{wallet}"' for wallet in wallets),
         "hot": wallets[0],
         "mode": args.mode,
+        "history_from": getattr(args, "history_from", 0),
+        "history_to": getattr(args, "history_to", 0),
         "run": uuid4().hex[:8],
         "token": token,
     }
