@@ -39,8 +39,11 @@ from tracing_ab import recreate_database
 HISTORY_DAYS = 30
 CHUNK = 500_000
 
+_WALLETS = """
+CREATE TABLE gen_wallets AS SELECT n, uuid_v7() AS id FROM generate_series(1, $1::int) AS n
+"""
+
 _SETUP = """
-CREATE TABLE gen_wallets AS SELECT n, uuid_v7() AS id FROM generate_series(1, $1::int) AS n;
 ALTER TABLE gen_wallets ADD PRIMARY KEY (n);
 INSERT INTO wallets (id, owner_id, currency) SELECT id, 'history-' || n, 'USD' FROM gen_wallets;
 CREATE TABLE gen_running AS SELECT id AS wallet_id, 1000000000000::bigint AS balance
@@ -50,8 +53,9 @@ ALTER TABLE gen_running ADD PRIMARY KEY (wallet_id);
 
 # Journals first..last: transfers of 1..100 between distinct random wallets, created at evenly
 # spaced instants of the history; each journal with its two entries in one statement, as the
-# engine writes them (the double-entry check runs per statement).
-_CHUNK = """
+# engine writes them (the double-entry check runs per statement). The legs first: the only
+# statement with parameters (asyncpg sends several statements only without any).
+_LEGS = """
 CREATE TEMP TABLE gen_legs ON COMMIT DROP AS
 WITH picked AS (
     SELECT n, uuid_v7() AS journal_id, 1 + floor(random() * 100)::int AS amount,
@@ -64,8 +68,10 @@ SELECT p.n, p.journal_id, p.amount AS journal_amount, p.created_at, leg.k, leg.w
 FROM picked p
 JOIN gen_wallets s ON s.n = p.a
 JOIN gen_wallets d ON d.n = 1 + (p.a + p.b - 1) % $6::int
-CROSS JOIN LATERAL (VALUES (0, s.id, -p.amount), (1, d.id, p.amount)) AS leg(k, wallet_id, amount);
+CROSS JOIN LATERAL (VALUES (0, s.id, -p.amount), (1, d.id, p.amount)) AS leg(k, wallet_id, amount)
+"""
 
+_WRITE = """
 WITH written AS (
     INSERT INTO journals (id, type, wallet_id, amount, currency, reference_id, trace_id, actor,
                           created_at)
@@ -109,17 +115,15 @@ async def generate(url: str, journals: int, wallets: int) -> tuple[list[str], fl
     """The history; returns a sample of its wallets and its first and last instants (epoch)."""
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(_SETUP.replace("$1::int", str(int(wallets))))
+        await conn.execute(_WALLETS, wallets)
+        await conn.execute(_SETUP)
         span = timedelta(days=HISTORY_DAYS)
         started = await conn.fetchval("SELECT now() - $1::interval", span)
         for first in range(1, journals + 1, CHUNK):
             last = min(first + CHUNK - 1, journals)
             async with conn.transaction():
-                for statement in _CHUNK.split(";\n\n"):
-                    await conn.execute(
-                        statement,
-                        *_chunk_args(statement, first, last, journals, started, span, wallets),
-                    )
+                await conn.execute(_LEGS, first, last, journals, started, span, wallets)
+                await conn.execute(_WRITE)
             print(f"generated journals={last}", flush=True)
         await conn.execute(_FINISH)
         await conn.execute("VACUUM ANALYZE")
@@ -133,21 +137,6 @@ async def generate(url: str, journals: int, wallets: int) -> tuple[list[str], fl
         return sample, started.timestamp(), ended.timestamp()
     finally:
         await conn.close()
-
-
-def _chunk_args(
-    statement: str,
-    first: int,
-    last: int,
-    journals: int,
-    started: object,
-    span: timedelta,
-    wallets: int,
-) -> list[object]:
-    """The parameters a statement of _CHUNK names (asyncpg wants exactly those)."""
-    values: list[object] = [first, last, journals, started, span, wallets]
-    used = max((n for n in range(1, 7) if f"${n}" in statement), default=0)
-    return values[:used]
 
 
 def database_size(url: str) -> int:
@@ -178,7 +167,7 @@ def main() -> None:
     )
     load_args = argparse.Namespace(
         port=8765, workers=2, wrk_threads=1, connections=args.connections,
-        seconds=args.seconds, history_from=int(history_from), history_to=int(history_to),
+        seconds=args.seconds,
     )  # fmt: skip
     server = common.start_server(args.database_url, load_args)
     try:
@@ -187,7 +176,8 @@ def main() -> None:
         token = common.bearer_token()
         for mode in ("balance_at", "search"):
             load_args.mode = mode
-            load = common.run_wrk(load_args, base, wallets, token)
+            history = (int(history_from), int(history_to))
+            load = common.run_wrk(load_args, base, wallets, token, history=history)
             done = sum(load.statuses.values())
             print(
                 f"read={mode} per_s={done / args.seconds:.0f} p50_ms={load.p50_ms:.1f} "

@@ -6,9 +6,10 @@ one run against another, but ``--pairs`` short pairs, each pair run back to back
 order (off-on, then on-off) so a steady drift falls on both sides alike; it prints every run,
 each pair's on/off ratio, and their median and mean.
 
-Each run gets a new database and starts after a checkpoint: in one database the runs took
-turns being slow (every second run, whichever side it was on), as the previous runs' writes
-were checkpointed and vacuumed during it. ``--database-url`` names a database this may drop.
+Each run gets a new database and starts after a checkpoint: in one growing database the runs
+took turns being slow (every second run, whichever side it was on; the cause was not pinned
+down), and with a new database each time that pattern did not show again. ``--database-url``
+names a database this may drop.
 
 Tracing on means what a deployment turns on: ``OTEL_EXPORTER_OTLP_ENDPOINT`` pointing at a
 receiver (bench/otlp_sink.py, started here), with the service's default sampling.

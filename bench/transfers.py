@@ -279,7 +279,15 @@ class Load:
     statuses: dict[str, int]
 
 
-def run_wrk(args: argparse.Namespace, base: str, wallets: list[str], token: str) -> Load:
+def run_wrk(
+    args: argparse.Namespace,
+    base: str,
+    wallets: list[str],
+    token: str,
+    *,
+    history: tuple[int, int] = (0, 0),
+) -> Load:
+    """wrk in ``args.mode``; ``history`` (epoch seconds) is where balance_at draws instants."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -287,8 +295,8 @@ def run_wrk(args: argparse.Namespace, base: str, wallets: list[str], token: str)
         "wallets": ", ".join(f'"{wallet}"' for wallet in wallets),
         "hot": wallets[0],
         "mode": args.mode,
-        "history_from": getattr(args, "history_from", 0),
-        "history_to": getattr(args, "history_to", 0),
+        "history_from": history[0],
+        "history_to": history[1],
         "run": uuid4().hex[:8],
         "token": token,
     }

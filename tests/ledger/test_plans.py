@@ -1,0 +1,85 @@
+"""The engine's plans: generic (kept for a connection's life), so none may scan a table whole.
+
+A plan made while a table is empty is kept as that table grows. Made on a vacuumed, empty
+outbox (a new database, or one whose events were all pruned), the feed-position probe was a
+sequential scan, run for every wallet of every batch while the outbox filled up again. The
+plans are read with auto_explain, which prints every statement the function runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from uuid import uuid4
+
+import psycopg
+import pytest
+
+from tests.conftest import _server_url, _with_database
+from wallet.db.embedded import ensure_database
+from wallet.db.migrations import apply_migrations
+
+
+@pytest.fixture
+def vacuumed_empty_database() -> Iterator[str]:
+    server = _server_url()
+    name = f"wallet_plans_{uuid4().hex[:10]}"
+    ensure_database(server, name)
+    url = _with_database(server, name)
+    apply_migrations(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    yield url
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _posting(wallet: str, other: str | None, amount: int) -> dict[str, object]:
+    legs: list[dict[str, object]] = [{"wallet_id": wallet, "amount": amount, "held_delta": 0}]
+    if other is None:
+        legs.append({"system_kind": "EXTERNAL", "amount": -amount, "held_delta": 0})
+    else:
+        legs.append({"wallet_id": other, "amount": -amount, "held_delta": 0})
+    return {
+        "caller": "plans-test",
+        "idempotency_key": uuid4().hex,
+        "fingerprint": "f",
+        "journal_id": str(uuid4()),
+        "journal_type": "DEPOSIT" if other is None else "TRANSFER",
+        "event_type": "wallet.deposit.completed" if other is None else "wallet.transfer.completed",
+        "wallet_id": wallet if other is None else other,
+        "amount": amount,
+        "trace_id": "plans-test",
+        "audit_refusal": False,
+        "legs": legs,
+    }
+
+
+def test_no_engine_statement_scans_a_table_planned_while_it_was_empty(
+    vacuumed_empty_database: str,
+) -> None:
+    plans: list[str] = []
+    with psycopg.connect(vacuumed_empty_database, autocommit=True) as conn:
+        conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+        a, b = (
+            str(row[0])
+            for row in conn.execute(
+                "INSERT INTO wallets (id, owner_id, currency) "
+                "SELECT uuid_v7(), 'plans-' || n, 'USD' FROM generate_series(1, 2) n RETURNING id"
+            )
+        )
+        conn.execute("LOAD 'auto_explain'")
+        for setting, value in (
+            ("log_min_duration", "0"),
+            ("log_nested_statements", "on"),
+            ("log_level", "notice"),
+        ):
+            conn.execute(f"SET auto_explain.{setting} = {value}")
+        conn.execute("SET client_min_messages = notice")
+        batches = ([_posting(a, None, 500), _posting(b, None, 500)], [_posting(b, a, 100)])
+        for batch in batches:
+            conn.execute("SELECT count(*) FROM ledger_post_json(%s::jsonb)", (json.dumps(batch),))
+    engine = [plan for plan in plans if "Query Text" in plan and "ledger_post_json" not in plan]
+    assert any("FROM outbox o WHERE o.wallet_id" in plan for plan in engine)  # the feed probe
+    scans = [plan for plan in engine if "Seq Scan on" in plan]
+    assert scans == []
