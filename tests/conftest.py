@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -54,16 +55,25 @@ def _with_database(url: str, name: str) -> str:
     return f"{base}/{name}{sep}{query}"
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+@contextmanager
+def migrated_database() -> Iterator[str]:
+    """A new database on the test server, migrated from scratch, dropped afterwards."""
     server_url = _server_url()
     name = f"wallet_test_{uuid4().hex[:12]}"
     ensure_database(server_url, name)
     url = _with_database(server_url, name)
     apply_migrations(url)
-    yield url
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with migrated_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -15,23 +15,15 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from tests.conftest import _server_url, _with_database
-from wallet.db.embedded import ensure_database
-from wallet.db.migrations import apply_migrations
+from tests.conftest import migrated_database
 
 
 @pytest.fixture
 def vacuumed_empty_database() -> Iterator[str]:
-    server = _server_url()
-    name = f"wallet_plans_{uuid4().hex[:10]}"
-    ensure_database(server, name)
-    url = _with_database(server, name)
-    apply_migrations(url)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-    yield url
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_database() as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        yield url
 
 
 def _posting(wallet: str, other: str | None, amount: int) -> dict[str, object]:
