@@ -22,10 +22,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-# One pgbench transaction: a batch of :batch transfers of 1 between random bench wallets
-# (picked by index: the harness must cost little next to the engine).
-SCRIPT = """
-\\set batch {batch}
+# A batch of `batch` transfers of 1 between random bench wallets (picked by index: the harness
+# must cost little next to the engine), as one call of the posting function. `batch` is SQL:
+# a number, or pgbench's :batch.
+TRANSFERS = """
 SELECT count(*) FROM ledger_post(ARRAY(
     SELECT jsonb_populate_record(NULL::ledger_posting, jsonb_build_object(
         'caller', 'pgbench', 'idempotency_key', gen_random_uuid()::text, 'fingerprint', 'f',
@@ -38,11 +38,15 @@ SELECT count(*) FROM ledger_post(ARRAY(
     FROM (SELECT (SELECT id FROM bench_wallets WHERE n = pick.a) AS source,
                  (SELECT id FROM bench_wallets WHERE n = 1 + (pick.a + pick.b - 1) % {wallets})
                      AS target
-          FROM generate_series(1, :batch) AS g
+          FROM generate_series(1, {batch}) AS g
           CROSS JOIN LATERAL (SELECT 1 + floor(random() * {wallets})::int AS a,
                                      1 + floor(random() * ({wallets} - 1))::int AS b
-                              WHERE g IS NOT NULL) AS pick) AS pair));
+                              WHERE g IS NOT NULL) AS pick) AS pair))
 """
+
+
+def transfers_sql(*, batch: int | str, wallets: int) -> str:
+    return TRANSFERS.format(batch=batch, wallets=wallets)
 
 
 def parse_args() -> argparse.Namespace:
@@ -74,6 +78,11 @@ def prepare(url: str, wallets: int) -> None:
     from wallet.db.migrations import apply_migrations
 
     apply_migrations(url)
+    fund_wallets(url, wallets)
+
+
+def fund_wallets(url: str, wallets: int) -> None:
+    """A table of wallets numbered 1..wallets (bench_wallets), each deposited plenty."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_wallets")
         conn.execute(
@@ -103,7 +112,8 @@ def prepare(url: str, wallets: int) -> None:
 
 def run_batch(args: argparse.Namespace, pgbench: str, env: dict[str, str], batch: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
-        file.write(SCRIPT.format(batch=batch, wallets=args.wallets))
+        sql = transfers_sql(batch=":batch", wallets=args.wallets)
+        file.write(f"\\set batch {batch}\n{sql};\n")
     command = [pgbench, "-n", "-M", "prepared", "-c", str(args.clients), "-j", "2"]
     command += ["-T", str(args.seconds), "-f", file.name, args.database_url]
     try:

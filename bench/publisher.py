@@ -1,11 +1,11 @@
-"""Outbox publisher throughput: one publisher draining a backlog into RabbitMQ.
+"""Outbox publisher throughput: one worker's publisher draining a backlog into RabbitMQ.
 
-Creates a database of its own on the server, migrates it, fills the outbox with the events of
-``--events / 2`` transfers between random wallets (rows shaped exactly as the posting function
-writes them: the wallet snapshot and the whole transaction, per-wallet sequences), then runs
-one publisher, the same loop ``wallet worker`` runs, until the backlog is empty or
-``--seconds`` pass. Prints events/s and the backlog at the end, then drops the database and
-the broker objects it made.
+Creates a database of its own on the server, migrates it, funds ``--wallets`` wallets and
+fills the outbox through the posting function (transfers between random wallets, two events
+each, exactly the rows the engine writes: events that reference their journal and are
+rendered from it when claimed), then runs the publisher as `wallet worker` does (its rounds
+in flight, each its own loop) until the backlog is empty or ``--seconds`` pass. Prints
+events/s and the backlog at the end, then drops the database and the broker objects it made.
 
     .venv/bin/python bench/publisher.py --events 100000
     .venv/bin/python bench/publisher.py --database-url postgresql://postgres@127.0.0.1/postgres
@@ -13,7 +13,8 @@ the broker objects it made.
 ``--produce-rate R`` adds R new events/s while publishing (sustained load): the printed
 backlog samples then show whether the publisher keeps up. The broker gets an exchange and a
 durable queue of the bench's own (capped with ``--queue-max``, so the broker really routes
-and stores every persistent message without holding the whole run).
+and stores every persistent message without holding the whole run; ``--queue-max 0`` binds
+none, which measures the publisher without a queue's storage on the same two cores).
 """
 
 from __future__ import annotations
@@ -36,56 +37,17 @@ sys.path.insert(0, str(ROOT / "src"))
 from wallet.config import Settings  # noqa: E402
 from wallet.db.embedded import ensure_database, start_embedded_server  # noqa: E402
 from wallet.db.migrations import apply_migrations  # noqa: E402
-from wallet.db.pool import create_pool  # noqa: E402
+from wallet.db.pool import Pool, create_pool  # noqa: E402
 from wallet.outbox.broker import Broker  # noqa: E402
 from wallet.outbox.publisher import OutboxPublisher, PublisherConfig  # noqa: E402
 
-# Transfers between random user wallets, two outbox rows each, as ledger_apply writes them:
-# the subject wallet after the change and the transaction as the API returned it. A wallet's
-# sequence continues from its last event, so repeated fills (--produce-rate) stay in order.
-FILL = """
-WITH sources AS (
-    SELECT t, 1 + floor(random() * $2::int)::int AS a FROM generate_series(1, $1) AS t
-), transfers AS (
-    -- b is any wallet but a
-    SELECT t, uuid_v7() AS journal_id, a, 1 + (a + floor(random() * ($2::int - 1))::int) % $2 AS b,
-           1 + floor(random() * 1000)::bigint AS amount, clock_timestamp() AS created
-    FROM sources
-), legs AS (
-    SELECT t, journal_id, created, amount, a, b, a AS w, -amount AS delta FROM transfers
-    UNION ALL
-    SELECT t, journal_id, created, amount, a, b, b AS w, amount AS delta FROM transfers
-), numbered AS (
-    SELECT legs.*, md5('bench-wallet-' || w)::uuid AS wallet_id,
-           coalesce(last.sequence, 0) + row_number() OVER (PARTITION BY w ORDER BY t) AS seq
-    FROM legs LEFT JOIN LATERAL (
-        SELECT max(sequence) AS sequence FROM outbox
-        WHERE wallet_id = md5('bench-wallet-' || legs.w)::uuid) AS last ON true
-)
-INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, payload, trace_id,
-                    created_at)
-SELECT uuid_v7(), 'wallet.transfer.completed', wallet_id, seq, journal_id,
-       jsonb_build_object(
-           'wallet', jsonb_build_object(
-               'id', wallet_id, 'owner_id', 'bench-owner-' || w, 'balance', 1000000 + seq,
-               'held', 0, 'available', 1000000 + seq, 'version', seq),
-           'transaction', jsonb_build_object(
-               'id', journal_id, 'type', 'TRANSFER', 'status', 'POSTED', 'amount', amount,
-               'currency', 'USD', 'wallet_id', md5('bench-wallet-' || a)::uuid,
-               'entries', jsonb_build_array(
-                   jsonb_build_object('wallet_id', md5('bench-wallet-' || a)::uuid,
-                       'amount', -amount, 'balance_before', 1000000, 'balance_after',
-                       1000000 - amount, 'held_before', 0, 'held_after', 0),
-                   jsonb_build_object('wallet_id', md5('bench-wallet-' || b)::uuid,
-                       'amount', amount, 'balance_before', 1000000, 'balance_after',
-                       1000000 + amount, 'held_before', 0, 'held_after', 0)),
-               'reference_id', 'ride-' || t, 'category', 'ride', 'metadata', '{}'::jsonb,
-               'hold_id', NULL, 'related_transaction_id', NULL,
-               'trace_id', md5(journal_id::text), 'created_at', json_time(created))),
-       md5(journal_id::text), created
-FROM numbered
-ORDER BY t, delta
-"""
+sys.path.insert(0, str(ROOT / "bench"))
+from posting import fund_wallets, transfers_sql  # noqa: E402
+
+# The fill's transfers go through the posting function in calls of this many: the outbox
+# holds exactly what the engine writes (events that reference their journal and are rendered
+# from it when claimed).
+FILL_BATCH = 500
 
 BACKLOG = "SELECT count(*) FROM outbox WHERE status = 'PENDING'"
 
@@ -102,8 +64,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=120.0, help="stop after this long")
     parser.add_argument("--produce-rate", type=int, default=0, help="new events/s meanwhile")
     parser.add_argument("--queue-max", type=int, default=20_000, help="0: bind no queue")
+    parser.add_argument(
+        "--queue-version",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="the bench queue's classic-queue storage version (x-queue-version)",
+    )
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
     parser.add_argument("--heads", type=int, help="wallets per round; default: the setting's")
+    parser.add_argument("--rounds", type=int, help="rounds in flight; default: the setting's")
     return parser.parse_args()
 
 
@@ -119,12 +89,13 @@ def with_database(url: str, name: str) -> str:
 
 
 async def fill(url: str, *, events: int, wallets: int) -> None:
+    """Transfers between random funded wallets until the outbox holds ``events``."""
     conn = await asyncpg.connect(url)
     try:
-        # In chunks, so one statement's window functions stay small.
-        for start in range(0, events // 2, 25_000):
-            await conn.execute(FILL, min(25_000, events // 2 - start), wallets)
-        await conn.execute("VACUUM ANALYZE outbox")
+        while (missing := events - await conn.fetchval(BACKLOG)) > 0:
+            batch = min(FILL_BATCH, (missing + 1) // 2)
+            await conn.execute(transfers_sql(batch=batch, wallets=wallets))
+        await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
 
@@ -134,16 +105,17 @@ async def produce(url: str, *, rate: int, wallets: int, stop: asyncio.Event) -> 
     conn = await asyncpg.connect(url)
     try:
         step = max(1, rate // 20)  # transfers per tenth of a second: two events each
+        statement = transfers_sql(batch=step, wallets=wallets)
         next_at = time.perf_counter()
         while not stop.is_set():
-            await conn.execute(FILL, step, wallets)
+            await conn.execute(statement)
             next_at += 0.1
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
     finally:
         await conn.close()
 
 
-async def declare_queue(url: str, exchange: str, queue_max: int) -> None:
+async def declare_queue(url: str, exchange: str, queue_max: int, queue_version: int) -> None:
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
@@ -152,7 +124,11 @@ async def declare_queue(url: str, exchange: str, queue_max: int) -> None:
             queue = await channel.declare_queue(
                 exchange,
                 durable=True,
-                arguments={"x-max-length": queue_max, "x-overflow": "drop-head"},
+                arguments={
+                    "x-max-length": queue_max,
+                    "x-overflow": "drop-head",
+                    "x-queue-version": queue_version,
+                },
             )
             await queue.bind(topic, routing_key="#")
 
@@ -165,13 +141,36 @@ async def delete_broker_objects(url: str, exchange: str) -> None:
         await channel.exchange_delete(exchange)
 
 
+async def drain(publisher: OutboxPublisher, deadline: float, *, poll: float | None) -> int:
+    """Rounds until the deadline, or (no ``poll``: nothing produced meanwhile) an empty one."""
+    published = 0
+    while time.perf_counter() < deadline:
+        claimed = await publisher.publish_due()
+        published += claimed
+        if claimed == 0:
+            if poll is None:
+                break
+            await asyncio.sleep(poll)
+    return published
+
+
+async def report(pool: Pool, started: float) -> None:
+    """The backlog every five seconds while the rounds run (cancelled when they end)."""
+    while True:
+        await asyncio.sleep(5.0)
+        backlog = await pool.fetchval(BACKLOG)
+        print(f"t={time.perf_counter() - started:.0f}s backlog={backlog}", flush=True)
+
+
 async def run(args: argparse.Namespace, url: str) -> None:
     exchange = f"bench.publisher.{uuid4().hex[:8]}"
-    await declare_queue(args.rabbitmq_url, exchange, args.queue_max)
+    await declare_queue(args.rabbitmq_url, exchange, args.queue_max, args.queue_version)
     settings = Settings(rabbitmq_url=args.rabbitmq_url, rabbitmq_exchange=exchange)
     if args.heads:
         settings = settings.model_copy(update={"outbox_wallets_per_round": args.heads})
-    pool = await create_pool(url, min_size=1, max_size=4)
+    if args.rounds:
+        settings = settings.model_copy(update={"outbox_rounds_in_flight": args.rounds})
+    pool = await create_pool(url, min_size=1, max_size=settings.outbox_rounds_in_flight + 2)
     broker = Broker(url=args.rabbitmq_url, exchange_name=exchange)
     publisher = OutboxPublisher(
         pool=pool, broker=broker, config=PublisherConfig.from_settings(settings)
@@ -186,21 +185,20 @@ async def run(args: argparse.Namespace, url: str) -> None:
             producer = asyncio.create_task(
                 produce(url, rate=args.produce_rate, wallets=args.wallets, stop=stop)
             )
-        published = 0
         started = time.perf_counter()
-        next_report = started + 5.0
-        while (now := time.perf_counter()) - started < args.seconds:
-            claimed = await publisher.publish_due()
-            published += claimed
-            if now >= next_report:
-                backlog = await pool.fetchval(BACKLOG)
-                print(f"t={now - started:.0f}s published={published} backlog={backlog}", flush=True)
-                next_report += 5.0
-            if claimed == 0:
-                if not args.produce_rate:
-                    break
-                await asyncio.sleep(settings.outbox_poll_seconds)
+        deadline = started + args.seconds
+        reporter = asyncio.create_task(report(pool, started))
+        # The worker's rounds in flight, each its own loop, as `wallet worker` runs them.
+        poll = settings.outbox_poll_seconds if args.produce_rate else None
+        counts = await asyncio.gather(
+            *(
+                drain(publisher, deadline, poll=poll)
+                for _ in range(settings.outbox_rounds_in_flight)
+            )
+        )
+        published = sum(counts)
         elapsed = time.perf_counter() - started
+        reporter.cancel()
         stop.set()
         if producer is not None:
             await producer
@@ -224,6 +222,7 @@ def main() -> None:
     url = with_database(server, name)
     try:
         apply_migrations(url)
+        fund_wallets(url, args.wallets)
         if args.uvloop:
             import uvloop
 

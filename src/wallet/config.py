@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     outbox_wallets_per_round: int = 2000
     outbox_events_per_wallet: int = 50
+    outbox_rounds_in_flight: int = Field(
+        default=3,
+        ge=1,
+        description="Publishing rounds one worker runs at once: one claims and renders from "
+        "the database while another waits for the broker's confirms.",
+    )
     outbox_max_attempts: int = 10
     outbox_retry_base_seconds: float = 1.0
     outbox_retry_max_seconds: float = 300.0

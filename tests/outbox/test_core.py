@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
 import orjson
@@ -20,6 +20,7 @@ from wallet.outbox.core import (
     encode_feed_cursor,
     encode_message,
     retry_delay,
+    rfc3339_utc,
 )
 
 
@@ -84,3 +85,18 @@ def test_feed_cursor_round_trips_and_refuses_anything_else() -> None:
     for bad in ("nope", "djE6MQ", encode_feed_cursor(position)[:-2] + "!!"):
         with pytest.raises(InvalidCursor):
             decode_feed_cursor(bad)
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (datetime(2026, 12, 2, 7, 5, 9, 123456, tzinfo=UTC), "2026-12-02T07:05:09.123456Z"),
+        # Whole seconds keep their microseconds; another offset is turned into UTC.
+        (
+            datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+            "2025-12-31T23:30:00.000000Z",
+        ),
+    ],
+)
+def test_timestamps_are_utc_with_microseconds(moment: datetime, text: str) -> None:
+    assert rfc3339_utc(moment) == text

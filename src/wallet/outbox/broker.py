@@ -49,6 +49,9 @@ class Broker:
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
+        # Rounds in flight share the connection: the first to find it down connects it, the
+        # others wait for that instead of opening their own.
+        self._connecting = asyncio.Lock()
 
     @property
     def connected(self) -> bool:
@@ -64,6 +67,11 @@ class Broker:
         """Make sure a confirmed channel and the exchange are ready."""
         if self.connected:
             return
+        async with self._connecting:
+            if not self.connected:
+                await self._connect()
+
+    async def _connect(self) -> None:
         await self.close()
         try:
             self._connection = await aio_pika.connect(

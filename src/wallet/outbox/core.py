@@ -146,4 +146,6 @@ def decode_feed_cursor(cursor: str | None) -> FeedPosition:
 def rfc3339_utc(moment: datetime) -> str:
     """The one timestamp form of every answer and event: UTC, microseconds, 'Z' (json_time in
     the database writes the same)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat of the UTC time ends in "+00:00", which becomes "Z": the text strftime gave
+    # (for years from 1000), at two thirds of its cost. It runs once per published event.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"

@@ -113,15 +113,17 @@ def build_tasks(
     ]
     if publisher is not None:
         # Any claimed row means more may be waiting: go again at once until a round is empty.
-        tasks.insert(
-            0,
+        # Several rounds at once are safe as several workers are: each claims only heads no
+        # other holds, and a wallet's followers only behind its own head.
+        tasks[:0] = [
             PeriodicTask(
-                "outbox.publish",
+                f"outbox.publish.{n}",
                 publisher.publish_due,
                 every_seconds=settings.outbox_poll_seconds,
                 drain_at=1,
-            ),
-        )
+            )
+            for n in range(1, settings.outbox_rounds_in_flight + 1)
+        ]
     return tasks
 
 
@@ -178,7 +180,10 @@ async def in_background(pool: Pool, settings: Settings) -> AsyncIterator[Worker]
 async def run_worker(settings: Settings, *, database_url: str) -> None:
     """The ``wallet worker`` process: run until SIGTERM or SIGINT, then stop cleanly."""
     configure_tracing(settings)
-    pool = await create_pool(database_url, min_size=1, max_size=4)
+    # A connection for each publishing round in flight, and some for the other tasks.
+    pool = await create_pool(
+        database_url, min_size=1, max_size=settings.outbox_rounds_in_flight + 3
+    )
     try:
         worker = Worker(pool=pool, settings=settings)
         loop = asyncio.get_running_loop()
