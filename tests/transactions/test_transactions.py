@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from tests.holds.helpers import create_hold
 from tests.support import Api
 from wallet.auth.tokens import Role
+from wallet.ledger import repository
+from wallet.ledger.core import Posting, PostingContext, deposit_legs
 
 
 async def _get(api: Api, path: str, token: str | None = None, **params: Any) -> httpx.Response:
@@ -231,3 +233,45 @@ async def test_balance_at_agrees_with_the_entries(
     assert foreign.status_code == 404
     naive = await _get(api, f"/v1/wallets/{wallet}/balance", at="2026-01-01T00:00:00")
     assert naive.status_code == 422
+
+
+async def test_a_posting_that_started_first_but_locked_last_is_timed_after_the_other(
+    api: Api, owner: str, app: Any
+) -> None:
+    """A batch whose transaction began before another's, and that takes the wallet's lock
+    after it, is timed after it: each wallet's entries stay in time order along its chain, so
+    its balance at the later posting's instant is that posting's balance, not one that
+    already counts a movement timed before it."""
+    wallet = await api.funded_wallet(owner, 100)
+    posting = Posting(
+        context=PostingContext(
+            caller="timing-test", idempotency_key=None, fingerprint="f", trace_id="t"
+        ),
+        journal_id=uuid4(),
+        journal_type="DEPOSIT",
+        event_type="wallet.deposit.completed",
+        wallet_id=UUID(wallet),
+        amount=5,
+        legs=deposit_legs(UUID(wallet), 5),
+    )
+    async with app.state.pool.acquire() as early, early.transaction():
+        began = await early.fetchval("SELECT now()")
+        await asyncio.sleep(0.02)
+        moved = await api.move(wallet, "deposit", {"amount": 7})  # commits meanwhile
+        assert moved.status_code == 201, moved.text
+        (result,) = await repository.post(early, [posting])
+        assert result.outcome == "posted"
+    rows = await app.state.pool.fetch(
+        "SELECT e.created_at, j.created_at AS journal_at, e.balance_after FROM entries e"
+        " JOIN journals j ON j.id = e.journal_id WHERE e.wallet_id = $1 ORDER BY e.id",
+        UUID(wallet),
+    )
+    times = [row["created_at"] for row in rows]
+    assert [row["balance_after"] for row in rows] == [100, 107, 112]
+    assert times == sorted(set(times)) and times[-1] > began
+    assert all(row["created_at"] == row["journal_at"] for row in rows)
+    # At the middle deposit's instant the wallet held 107: the late one is timed after it.
+    middle = times[1]
+    response = await _get(api, f"/v1/wallets/{wallet}/balance", at=middle.isoformat())
+    assert response.status_code == 200, response.text
+    assert response.json()["balance"] == 107

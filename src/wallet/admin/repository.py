@@ -171,9 +171,10 @@ async def record_action(
     await conn.execute(
         """
         WITH changed AS (
+            -- updated_at never goes back: a wallet's next posting is timed at or after it.
             UPDATE wallets SET status = coalesce($8, status),
                                credit_limit = coalesce($9, credit_limit),
-                               version = version + 1, updated_at = now()
+                               version = version + 1, updated_at = greatest(updated_at, now())
             WHERE id = $3
             RETURNING id, owner_id, currency, status, balance, held, credit_limit, version
         ), logged AS (

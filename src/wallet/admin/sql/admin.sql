@@ -42,6 +42,10 @@ BEGIN
     IF target.status = 'CLOSED' THEN
         RETURN ROW('wallet_not_active', 409, NULL)::ledger_result;
     END IF;
+    -- As in the engine: after either wallet's last change, so each wallet's entries stay in
+    -- strict time order along its chain.
+    created := greatest(created, target.updated_at + interval '1 microsecond',
+                        suspense.updated_at + interval '1 microsecond');
     SELECT coalesce(sum(amount), 0) INTO ledger_total FROM entries WHERE wallet_id = p_wallet_id;
     IF target.balance - ledger_total <> p_amount THEN
         RETURN ROW('adjustment_stale', 409, NULL)::ledger_result;

@@ -248,6 +248,7 @@ DECLARE
     w_promo       bigint[];  -- the promotional part of balance
     w_version     bigint[];
     w_head        bytea[];
+    w_updated     timestamptz[];  -- when the wallet last changed: its last entry's time or later
     w_feed        xid8[];
     w_touched     boolean[];
     named         integer;   -- how many slots are named wallets (the rest are shards)
@@ -263,12 +264,12 @@ DECLARE
     jr_amount bigint[] := '{}'; jr_currency text[] := '{}'; jr_reference text[] := '{}';
     jr_category text[] := '{}'; jr_metadata jsonb[] := '{}'; jr_hold uuid[] := '{}';
     jr_related uuid[] := '{}'; jr_trace text[] := '{}'; jr_actor text[] := '{}';
-    jr_address text[] := '{}';
+    jr_address text[] := '{}'; jr_created timestamptz[] := '{}';
     en_id bigint[] := '{}'; en_journal uuid[] := '{}'; en_wallet uuid[] := '{}';
     en_currency text[] := '{}'; en_amount bigint[] := '{}'; en_balance_before bigint[] := '{}';
     en_balance_after bigint[] := '{}'; en_held_before bigint[] := '{}';
     en_held_after bigint[] := '{}'; en_hash bytea[] := '{}';
-    en_promo bigint[] := '{}';
+    en_promo bigint[] := '{}'; en_created timestamptz[] := '{}';
     -- promotional money spent, in posting order: spread over grants after the pass
     use_wallet uuid[] := '{}'; use_journal uuid[] := '{}'; use_amount bigint[] := '{}';
     uses_count integer := 0;
@@ -277,7 +278,7 @@ DECLARE
     backs_count integer := 0;
     ev_type text[] := '{}'; ev_wallet uuid[] := '{}'; ev_sequence bigint[] := '{}';
     ev_journal uuid[] := '{}'; ev_feed xid8[] := '{}';
-    ev_traceparent text[] := '{}';
+    ev_traceparent text[] := '{}'; ev_created timestamptz[] := '{}';
     key_caller text[] := '{}'; key_key text[] := '{}'; key_fingerprint text[] := '{}';
     key_journal uuid[] := '{}';
     journals_count integer := 0;
@@ -307,6 +308,7 @@ DECLARE
     refusal       text;
     refusal_status integer;
     refusal_slot  integer;
+    posted_at     timestamptz;
 BEGIN
     IF n = 0 THEN
         RETURN;
@@ -354,9 +356,9 @@ BEGIN
            array_agg(w.status ORDER BY w.id), array_agg(w.balance ORDER BY w.id),
            array_agg(w.held ORDER BY w.id), array_agg(w.version ORDER BY w.id),
            array_agg(w.chain_head ORDER BY w.id), array_agg(w.credit_limit ORDER BY w.id),
-           array_agg(w.promotional ORDER BY w.id)
+           array_agg(w.promotional ORDER BY w.id), array_agg(w.updated_at ORDER BY w.id)
       INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
-           w_credit, w_promo
+           w_credit, w_promo, w_updated
       FROM (SELECT * FROM wallets WHERE id IN (
                 SELECT x.wallet_id FROM unnest(p_postings) WITH ORDINALITY AS x
                 WHERE decision[x.ordinality] = 'new'
@@ -402,9 +404,10 @@ BEGIN
                w_owner || array_agg(shards.owner_id), w_status || array_agg(shards.status),
                w_balance || array_agg(shards.balance), w_held || array_agg(shards.held),
                w_version || array_agg(shards.version), w_head || array_agg(shards.chain_head),
-               w_credit || array_agg(shards.credit_limit), w_promo || array_agg(shards.promotional)
+               w_credit || array_agg(shards.credit_limit), w_promo || array_agg(shards.promotional),
+               w_updated || array_agg(shards.updated_at)
           INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
-               w_credit, w_promo
+               w_credit, w_promo, w_updated
           FROM shards;
     END IF;
     IF w_id IS NULL THEN
@@ -566,6 +569,15 @@ BEGIN
         END IF;
 
         -- Accepted: the journal, one entry per wallet (chained), one event per user wallet.
+        -- Its time is the transaction's, or just after the latest change of any of its
+        -- wallets if that is later (a batch that started first can take a wallet's lock after
+        -- one that started later, and a batch posts to a wallet more than once): each
+        -- wallet's entries are in strict time order along its chain, so its balance at an
+        -- instant is that of its last entry up to then.
+        posted_at := created;
+        FOR idx IN 1..cardinality(slots) LOOP
+            posted_at := greatest(posted_at, w_updated[slots[idx]] + interval '1 microsecond');
+        END LOOP;
         j.id := p.journal_id;
         j.type := p.journal_type;
         j.status := 'POSTED';
@@ -578,7 +590,7 @@ BEGIN
         j.hold_id := p.hold_id;
         j.related_journal_id := p.related_journal_id;
         j.trace_id := p.trace_id;
-        j.created_at := created;
+        j.created_at := posted_at;
         journals_count := journals_count + 1;
         jr_id[journals_count] := j.id;
         jr_type[journals_count] := j.type;
@@ -593,6 +605,7 @@ BEGIN
         jr_trace[journals_count] := j.trace_id;
         jr_actor[journals_count] := p.caller;
         jr_address[journals_count] := p.client_address;
+        jr_created[journals_count] := posted_at;
 
         FOR idx IN 1..cardinality(slots) LOOP
             this_slot := slots[idx];
@@ -606,7 +619,7 @@ BEGIN
             e.balance_after := w_balance[this_slot] + deltas[idx];
             e.held_before := w_held[this_slot];
             e.held_after := w_held[this_slot] + held_deltas[idx];
-            e.created_at := created;
+            e.created_at := posted_at;
             e.row_hash := entry_row_hash(coalesce(w_head[this_slot], '\x'::bytea), e, j);
             en_promo[entries_count] := promo_deltas[idx];
             IF promo_deltas[idx] < 0 THEN
@@ -631,10 +644,12 @@ BEGIN
             en_held_before[entries_count] := e.held_before;
             en_held_after[entries_count] := e.held_after;
             en_hash[entries_count] := e.row_hash;
+            en_created[entries_count] := posted_at;
             w_balance[this_slot] := e.balance_after;
             w_held[this_slot] := e.held_after;
             w_version[this_slot] := w_version[this_slot] + 1;
             w_head[this_slot] := e.row_hash;
+            w_updated[this_slot] := posted_at;
             w_touched[this_slot] := true;
             IF w_kind[this_slot] = 'USER' THEN
                 -- The feed position never goes below the wallet's previous event's, so a
@@ -649,6 +664,7 @@ BEGIN
                 -- Not stored twice: an event whose trace id is its traceparent (a traced
                 -- request without X-Trace-Id) continues it from trace_id (stored_traceparent).
                 ev_traceparent[events_count] := nullif(p.traceparent, p.trace_id);
+                ev_created[events_count] := posted_at;
             END IF;
         END LOOP;
 
@@ -670,24 +686,24 @@ BEGIN
             INSERT INTO journals (id, type, wallet_id, amount, currency, reference_id, category,
                                   metadata, hold_id, related_journal_id, trace_id, actor,
                                   client_address, created_at)
-            SELECT u.*, created
+            SELECT u.*
             FROM unnest(jr_id, jr_type, jr_wallet, jr_amount, jr_currency, jr_reference,
                         jr_category, jr_metadata, jr_hold, jr_related, jr_trace, jr_actor,
-                        jr_address) AS u
+                        jr_address, jr_created) AS u
         )
         INSERT INTO entries (id, journal_id, wallet_id, currency, amount, balance_before,
                              balance_after, held_before, held_after, row_hash,
                              promotional, created_at)
         OVERRIDING SYSTEM VALUE
-        SELECT u.*, created
+        SELECT u.*
         FROM unnest(en_id, en_journal, en_wallet, en_currency, en_amount, en_balance_before,
                     en_balance_after, en_held_before, en_held_after, en_hash,
-                    en_promo) AS u;
+                    en_promo, en_created) AS u;
 
         UPDATE wallets SET balance = u.balance, held = u.held, version = u.version,
-                           chain_head = u.head, promotional = u.promo, updated_at = created
-        FROM unnest(w_id, w_balance, w_held, w_version, w_head, w_touched, w_promo)
-             AS u(id, balance, held, version, head, touched, promo)
+                           chain_head = u.head, promotional = u.promo, updated_at = u.updated
+        FROM unnest(w_id, w_balance, w_held, w_version, w_head, w_touched, w_promo, w_updated)
+             AS u(id, balance, held, version, head, touched, promo, updated)
         WHERE wallets.id = u.id AND u.touched;
     END IF;
     -- Promotional spending comes out of the wallet's grants soonest-expiring first: each
@@ -758,8 +774,9 @@ BEGIN
         -- No trace id: an event's is its journal's (outbox_documents reads it from there).
         INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, feed_xid,
                             traceparent, created_at)
-        SELECT uuid_v7(), u.*, created
-        FROM unnest(ev_type, ev_wallet, ev_sequence, ev_journal, ev_feed, ev_traceparent) AS u;
+        SELECT uuid_v7(), u.*
+        FROM unnest(ev_type, ev_wallet, ev_sequence, ev_journal, ev_feed, ev_traceparent,
+                    ev_created) AS u;
     END IF;
     IF keys_count > 0 THEN
         INSERT INTO idempotency_keys (caller, key, fingerprint, journal_id, status_code)
