@@ -87,7 +87,7 @@ async def test_a_balance_changed_behind_the_back_is_found_and_corrected_under_fo
         ("adjustment.approved", "admin-bob"),
     ]
     events = await db.fetch(
-        "SELECT event_type FROM outbox WHERE wallet_id = $1 ORDER BY sequence", wallet_id
+        "SELECT event_type FROM outbox_documents WHERE wallet_id = $1 ORDER BY sequence", wallet_id
     )
     assert [e["event_type"] for e in events][-2:] == [
         "adjustment.proposed",

@@ -51,7 +51,7 @@ async def test_a_frozen_wallet_receives_but_sends_nothing(
         ("wallet.unfrozen", "admin-alice", "cleared", "FROZEN"),
     ]
     events = await db.fetch(
-        """SELECT event_type FROM outbox
+        """SELECT event_type FROM outbox_documents
            WHERE wallet_id = $1 AND event_type NOT LIKE '%.completed' ORDER BY sequence""",
         wallet_id,
     )

@@ -152,7 +152,7 @@ async def test_expired_credit_goes_back_to_promotions_as_breakage(
     assert statuses == {old["id"]: "EXPIRED", kept["id"]: "ACTIVE"}
     breakage = await db.fetch(
         """SELECT j.amount, o.event_type FROM journals j
-           JOIN outbox o ON o.journal_id = j.id
+           JOIN outbox_documents o ON o.journal_id = j.id
            WHERE j.wallet_id = $1 AND j.type = 'BREAKAGE' ORDER BY j.id""",
         UUID(wallet_id),
     )

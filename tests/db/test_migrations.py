@@ -40,6 +40,9 @@ LANDED = {
         "32c9a94c48963a1c87981467323c1ce0b4693d207c5105b7ed1f542d19f563f4"
     ),
     "0012.leaner-ledger-rows": "482e8cbf92ae7e238e3ce56b4bf384a84dd8f3c9323a4e2457617bb8e33eba7b",
+    "0013.fewer-indexes-per-transfer": (
+        "14ed63e7f60f1b4b68286ef8ff4e13a3283756fce2a139ebde110708d9054163"
+    ),
 }
 
 

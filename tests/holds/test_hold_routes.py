@@ -48,7 +48,8 @@ async def test_a_hold_reserves_available_and_writes_journal_entry_and_event(
         "held_after": 400,
     }
     event = await db.fetchrow(
-        "SELECT sequence, payload::text FROM outbox WHERE wallet_id = $1 AND event_type = $2",
+        "SELECT sequence, payload::text FROM outbox_documents"
+        " WHERE wallet_id = $1 AND event_type = $2",
         UUID(wallet_id),
         "hold.created",
     )

@@ -123,7 +123,8 @@ async def _assert_passenger_ledger(api: Api, passenger: str) -> None:
 async def _assert_events(db: asyncpg.Connection[Any], passenger: str, driver: str) -> None:
     async def events(wallet_id: str) -> list[tuple[str, int]]:
         rows = await db.fetch(
-            "SELECT event_type, sequence FROM outbox WHERE wallet_id = $1 ORDER BY sequence",
+            "SELECT event_type, sequence FROM outbox_documents"
+            " WHERE wallet_id = $1 ORDER BY sequence",
             UUID(wallet_id),
         )
         return [(row["event_type"], row["sequence"]) for row in rows]

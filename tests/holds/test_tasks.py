@@ -42,7 +42,8 @@ async def test_due_holds_expire_and_live_ones_stay(
     wallet = await api.wallet(wallet_id)
     assert (wallet["balance"], wallet["held"]) == (950, 100)
     event = await db.fetchval(
-        "SELECT payload::text FROM outbox WHERE event_type = 'hold.expired' AND wallet_id = $1"
+        "SELECT payload::text FROM outbox_documents"
+        " WHERE event_type = 'hold.expired' AND wallet_id = $1"
         " ORDER BY sequence DESC LIMIT 1",
         UUID(wallet_id),
     )

@@ -11,6 +11,7 @@ import asyncpg
 
 from tests.holds.helpers import capture, create_hold
 from tests.support import Api
+from wallet.ledger.core import EVENT_TYPES, JournalType
 
 # The reference: the one transaction rendering (transaction_documents), taken apart here in
 # Python, against which outbox_documents' own jsonb rendering is compared.
@@ -80,3 +81,43 @@ async def test_money_events_render_the_transaction_as_their_wallet_sees_it(
         entries = payload["transaction"]["entries"]
         others = [entry for entry in entries if entry["wallet_id"] != payload["wallet"]["id"]]
         assert all(set(entry) == {"wallet_id", "amount"} for entry in others)
+
+
+async def test_a_money_event_stores_no_type_its_journal_already_gives(
+    api: Api, owner: str, db: asyncpg.Connection[Any]
+) -> None:
+    """The database's journal-type-to-event-type table is the service's own, entry for entry,
+    so an event whose type the engine left to its journal reads the type it was posted with."""
+    rendered = await db.fetch(
+        "SELECT t, journal_event_type(t) AS event_type FROM unnest($1::text[]) AS t",
+        [journal_type.value for journal_type in JournalType],
+    )
+    assert {row["t"]: row["event_type"] for row in rendered} == {
+        journal_type.value: event_type for journal_type, event_type in EVENT_TYPES.items()
+    }
+    assert set(EVENT_TYPES) == set(JournalType)
+    payer = await api.funded_wallet(owner, 1_000)
+    payee = (await api.create_wallet(f"{owner}-payee"))["id"]
+    await api.move(payer, "transfer", {"to_wallet_id": payee, "amount": 300})
+    await api.move(payer, "withdraw", {"amount": 100})
+    events = await db.fetch(
+        """SELECT o.wallet_id, o.event_type AS stored, d.event_type AS rendered
+           FROM outbox o JOIN outbox_documents d USING (wallet_id, sequence)
+           WHERE o.wallet_id = ANY($1::uuid[]) AND o.journal_id IS NOT NULL
+           ORDER BY o.sequence""",
+        [UUID(payer), UUID(payee)],
+    )
+    by_wallet = {
+        wallet: [
+            (row["stored"], row["rendered"]) for row in events if str(row["wallet_id"]) == wallet
+        ]
+        for wallet in (payer, payee)
+    }
+    assert by_wallet == {
+        payer: [
+            (None, "wallet.deposit.completed"),
+            (None, "wallet.transfer.completed"),
+            (None, "wallet.withdraw.completed"),
+        ],
+        payee: [(None, "wallet.transfer.completed")],
+    }

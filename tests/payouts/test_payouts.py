@@ -92,7 +92,7 @@ async def test_a_run_pays_fails_and_retries_each_payout_once(
     ids = await db.fetch("SELECT id FROM payouts WHERE run_id = $1", UUID(run["id"]))
     assert all(rail.paid.get(row["id"], 1) == 1 for row in ids)
     events = await db.fetch(
-        "SELECT event_type FROM outbox WHERE wallet_id = $1 ORDER BY sequence", UUID(paid)
+        "SELECT event_type FROM outbox_documents WHERE wallet_id = $1 ORDER BY sequence", UUID(paid)
     )
     assert [e["event_type"] for e in events][-2:] == ["payout.pending", "payout.paid"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -73,21 +74,25 @@ async def post(conn: Connection, postings: list[Posting]) -> list[PostingResult]
 
 
 async def wallet_entries(
-    conn: Connection, *, wallet_id: UUID, before_entry_id: int | None, limit: int
+    conn: Connection, *, wallet_id: UUID, before: tuple[datetime, int] | None, limit: int
 ) -> list[dict[str, Any]]:
-    """A wallet's entries with their journals, newest first, before a keyset cursor."""
+    """A wallet's entries with their journals, newest first, before a keyset position
+    (created_at, id): a walk down entries' key."""
     rows = await conn.fetch(
         """
         SELECT e.id, e.journal_id, j.type, e.amount, e.currency, e.balance_before,
                e.balance_after, e.held_before, e.held_after, j.reference_id, j.category,
                j.hold_id, j.trace_id, e.created_at
         FROM entries e JOIN journals j ON j.id = e.journal_id
-        WHERE e.wallet_id = $1 AND ($2::bigint IS NULL OR e.id < $2)
-        ORDER BY e.id DESC
-        LIMIT $3
+        WHERE e.wallet_id = $1
+          AND (e.created_at, e.id) < (coalesce($2::timestamptz, 'infinity'),
+                                      coalesce($3::bigint, 9223372036854775807))
+        ORDER BY e.created_at DESC, e.id DESC
+        LIMIT $4
         """,
         wallet_id,
-        before_entry_id,
+        before[0] if before else None,
+        before[1] if before else None,
         limit,
     )
     return [dict(row) for row in rows]

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from wallet.auth.tokens import Principal
 from wallet.db.pool import Connection
-from wallet.errors import ERRORS_BY_CODE, WalletNotFound
+from wallet.errors import ERRORS_BY_CODE, InvalidCursor, WalletNotFound
 from wallet.ledger import repository
 from wallet.ledger.batcher import PostingBatcher
 from wallet.ledger.core import Posting
-from wallet.ledger.cursor import decode_cursor, encode_cursor
 from wallet.ledger.repository import PostingResult
 from wallet.ledger.schemas import LedgerItem, LedgerPage
 from wallet.observability import BALANCE_CHANGES, TRANSFER_FAILURES
+from wallet.paging import decode_cursor, encode_cursor, time_of, time_part
 from wallet.wallets.repository import find_wallet
 
 # Where postings go: a connection (alone, one transaction) or the app's batcher.
@@ -61,17 +62,32 @@ def answer_from(result: PostingResult, *, journal_type: str) -> PostedTransactio
 async def wallet_ledger(
     conn: Connection, *, wallet_id: UUID, caller: Principal, cursor: str | None, limit: int
 ) -> LedgerPage:
-    before = decode_cursor(cursor)
+    before = _ledger_cursor(cursor)
     if await find_wallet(conn, wallet_id=wallet_id, owner_scope=caller.owner_scope) is None:
         raise WalletNotFound()
     rows = await repository.wallet_entries(
-        conn, wallet_id=wallet_id, before_entry_id=before, limit=limit + 1
+        conn, wallet_id=wallet_id, before=before, limit=limit + 1
     )
     items = [
         LedgerItem.model_validate({**row, "transaction_id": row["journal_id"]}) for row in rows
     ]
     has_more = len(items) > limit
     items = items[:limit]
-    return LedgerPage(
-        items=items, next_cursor=encode_cursor(items[-1].id) if has_more and items else None
-    )
+    next_cursor = None
+    if has_more and items:
+        next_cursor = encode_cursor(_LEDGER, time_part(items[-1].created_at), items[-1].id)
+    return LedgerPage(items=items, next_cursor=next_cursor)
+
+
+# A wallet's entries page by (created_at, id), the key of entries (migrations/0013).
+_LEDGER = "ledger"
+
+
+def _ledger_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    parts = decode_cursor(cursor, _LEDGER, 2)
+    if parts is None:
+        return None
+    try:
+        return time_of(parts[0]), int(parts[1])
+    except ValueError as exc:
+        raise InvalidCursor() from exc

@@ -43,9 +43,10 @@ def _event(row: Any) -> OutboxEvent:
 # again in Python). Whatever renders `data` from the claimed row `o` goes there.
 _CLAIM = """
 WITH heads AS (
-    SELECT o.id, o.wallet_id, o.sequence
+    SELECT o.wallet_id, o.sequence
     FROM outbox AS o
-    WHERE o.published_at IS NULL AND o.status = 'PENDING' AND o.next_attempt_at <= now()
+    WHERE o.published_at IS NULL AND o.status = 'PENDING'
+      AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= now())
       AND (SELECT previous.status FROM outbox AS previous
            WHERE previous.wallet_id = o.wallet_id AND previous.sequence < o.sequence
            ORDER BY previous.sequence DESC LIMIT 1) IS DISTINCT FROM 'PENDING'
@@ -53,12 +54,14 @@ WITH heads AS (
     LIMIT $1
     FOR UPDATE OF o SKIP LOCKED
 ), claimed AS (
-    SELECT heads.id FROM heads
+    SELECT heads.wallet_id, heads.sequence FROM heads
     UNION ALL
-    SELECT later.id
+    SELECT heads.wallet_id, later.sequence
     FROM heads CROSS JOIN LATERAL (
-        SELECT f.id, bool_and(f.next_attempt_at <= now()) OVER (ORDER BY f.sequence) AS due
-        FROM (SELECT id, sequence, next_attempt_at FROM outbox
+        SELECT f.sequence,
+               bool_and(f.next_attempt_at IS NULL OR f.next_attempt_at <= now())
+                   OVER (ORDER BY f.sequence) AS due
+        FROM (SELECT sequence, next_attempt_at FROM outbox
               WHERE wallet_id = heads.wallet_id AND sequence > heads.sequence
                 AND status = 'PENDING'
               ORDER BY sequence LIMIT $2) AS f
@@ -67,7 +70,7 @@ WITH heads AS (
 )
 SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, (o.payload)::text AS data,
        o.trace_id, o.created_at, o.attempts, o.traceparent
-FROM outbox_documents AS o JOIN claimed USING (id)
+FROM outbox_documents AS o JOIN claimed USING (wallet_id, sequence)
 ORDER BY o.wallet_id, o.sequence
 """
 
@@ -95,7 +98,7 @@ async def mark_published(conn: Connection, *, outbox_ids: Sequence[int]) -> None
     await conn.execute(
         """
         UPDATE outbox SET status = 'PUBLISHED', published_at = now(), last_error = NULL
-        WHERE id = ANY($1::bigint[])
+        WHERE id = ANY($1::bigint[]) AND published_at IS NULL  -- through outbox_unpublished
         """,
         list(outbox_ids),
     )
@@ -123,7 +126,7 @@ async def record_failures(conn: Connection, failures: Sequence[FailedAttempt]) -
             dead_lettered_at = CASE WHEN f.dead THEN now() END
         FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::text[], $5::boolean[])
              AS f(id, attempts, retry_in, error, dead)
-        WHERE outbox.id = f.id
+        WHERE outbox.id = f.id AND outbox.published_at IS NULL  -- through outbox_unpublished
         """,
         [f.outbox_id for f in failures],
         [f.attempts for f in failures],
@@ -169,15 +172,15 @@ async def delete_published(conn: Connection, *, older_than_hours: float, limit: 
     """Delete up to ``limit`` events published more than ``older_than_hours`` ago."""
     deleted: int = await conn.fetchval(
         """
-        WITH expired AS (
-            SELECT id FROM outbox
+        WITH expired AS (  -- deleted by row address: no index on id alone (migrations/0013)
+            SELECT ctid FROM outbox
             WHERE status = 'PUBLISHED'
               AND published_at < now() - make_interval(secs => $1 * 3600)
             ORDER BY published_at
             LIMIT $2
             FOR UPDATE SKIP LOCKED
         ), gone AS (
-            DELETE FROM outbox WHERE id IN (SELECT id FROM expired) RETURNING 1
+            DELETE FROM outbox WHERE ctid = ANY(ARRAY(SELECT ctid FROM expired)) RETURNING 1
         )
         SELECT count(*) FROM gone
         """,
@@ -195,7 +198,7 @@ async def reset_for_replay(
         """
         UPDATE outbox
         SET status = 'PENDING', published_at = NULL, attempts = 0, last_error = NULL,
-            dead_lettered_at = NULL, next_attempt_at = '-infinity'
+            dead_lettered_at = NULL, next_attempt_at = NULL
         WHERE (event_id = ANY($1::uuid[]) OR ($2::timestamptz IS NOT NULL AND created_at >= $2))
           AND status <> 'PENDING'
         """,

@@ -122,7 +122,7 @@ async def search_wallets(
     limit: int,
 ) -> list[Found]:
     """The transactions that touched any of ``wallet_ids``, newest first, walking each
-    wallet's entries by (created_at, id) (entries_wallet_time) and merging the walks."""
+    wallet's entries by (created_at, id) (entries_pkey, migrations/0013) and merging the walks."""
     query = _Query(limit, wallet_ids)
     query.conditions.append("e.wallet_id = w.id")
     query.journal_filters(filters, time_column="e.created_at")
@@ -155,7 +155,7 @@ async def search_wallets(
 
 async def balance_at(conn: Connection, *, wallet_id: UUID, at: datetime) -> tuple[int, int]:
     """Balance and held after the wallet's latest entry at or before ``at`` (0, 0 before
-    its first): one descent of entries_wallet_time, whatever the history's length."""
+    its first): one descent of entries_pkey, whatever the history's length."""
     row = await conn.fetchrow(
         """
         SELECT e.balance_after, e.held_after FROM entries e

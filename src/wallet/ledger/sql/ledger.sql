@@ -279,7 +279,7 @@ DECLARE
     ev_type text[] := '{}'; ev_wallet uuid[] := '{}'; ev_sequence bigint[] := '{}';
     ev_journal uuid[] := '{}'; ev_feed xid8[] := '{}';
     ev_traceparent text[] := '{}'; ev_created timestamptz[] := '{}';
-    key_caller text[] := '{}'; key_key text[] := '{}'; key_fingerprint text[] := '{}';
+    key_caller text[] := '{}'; key_key text[] := '{}'; key_fingerprint bytea[] := '{}';
     key_journal uuid[] := '{}';
     journals_count integer := 0;
     entries_count  integer := 0;
@@ -333,16 +333,17 @@ BEGIN
       INTO decision, answer_status, answer_journal, answer_body
       FROM (SELECT x.ordinality AS n,
                    CASE WHEN prior.caller IS NULL THEN o.outcome
-                        WHEN prior.fingerprint <> x.fingerprint THEN 'idempotency_key_reused'
+                        WHEN prior.fingerprint <> f.digest THEN 'idempotency_key_reused'
                         ELSE 'replayed' END AS outcome,
                    CASE WHEN o.outcome = 'idempotency_key_in_use' THEN 409
                         WHEN prior.caller IS NULL THEN NULL
-                        WHEN prior.fingerprint <> x.fingerprint THEN 422
+                        WHEN prior.fingerprint <> f.digest THEN 422
                         ELSE prior.status_code END AS status,
-                   CASE WHEN prior.fingerprint = x.fingerprint THEN prior.journal_id END AS journal,
-                   CASE WHEN prior.fingerprint = x.fingerprint THEN prior.response_body END AS body
+                   CASE WHEN prior.fingerprint = f.digest THEN prior.journal_id END AS journal,
+                   CASE WHEN prior.fingerprint = f.digest THEN prior.response_body END AS body
             FROM unnest(p_postings) WITH ORDINALITY AS x
             JOIN unnest(decision) WITH ORDINALITY AS o(outcome, n) ON o.n = x.ordinality
+            CROSS JOIN LATERAL (SELECT idempotency_digest(x.fingerprint) AS digest) AS f
             LEFT JOIN LATERAL (  -- one index probe per key (LIMIT: never a hash of the table)
                 SELECT * FROM idempotency_keys k
                 WHERE o.outcome = 'new' AND k.caller = x.caller AND k.key = x.idempotency_key
@@ -656,7 +657,8 @@ BEGIN
                 -- wallet's events stay in sequence order in the feed (see outbox.sql).
                 w_feed[this_slot] := greatest(own_xid, w_feed[this_slot]);
                 events_count := events_count + 1;
-                ev_type[events_count] := p.event_type;
+                -- Stored only when the journal's type does not already say it (outbox.sql).
+                ev_type[events_count] := nullif(p.event_type, journal_event_type(j.type));
                 ev_wallet[events_count] := e.wallet_id;
                 ev_sequence[events_count] := w_version[this_slot];
                 ev_journal[events_count] := j.id;
@@ -672,7 +674,7 @@ BEGIN
             keys_count := keys_count + 1;
             key_caller[keys_count] := p.caller;
             key_key[keys_count] := p.idempotency_key;
-            key_fingerprint[keys_count] := p.fingerprint;
+            key_fingerprint[keys_count] := idempotency_digest(p.fingerprint);
             key_journal[keys_count] := j.id;
         END IF;
         decision[i] := 'posted';

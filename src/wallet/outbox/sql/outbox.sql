@@ -16,8 +16,35 @@
 -- their balances. Built here as jsonb straight from the rows rather than by parsing that
 -- view's text and editing it: the same bytes (tests/outbox/test_rendering.py compares them),
 -- at two thirds of the claim's database time.
+-- The event type of a money event, by its journal's type: what the engine writes unless a
+-- posting names another, and then it stores nothing (migrations/0013), since the journal
+-- already says it. The same table as ledger/core.py's EVENT_TYPES (tests/outbox compares them).
+CREATE OR REPLACE FUNCTION journal_event_type(p_journal_type text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE p_journal_type
+        WHEN 'DEPOSIT' THEN 'wallet.deposit.completed'
+        WHEN 'WITHDRAW' THEN 'wallet.withdraw.completed'
+        WHEN 'TRANSFER' THEN 'wallet.transfer.completed'
+        WHEN 'HOLD' THEN 'hold.created'
+        WHEN 'HOLD_ADJUST' THEN 'hold.adjusted'
+        WHEN 'CAPTURE' THEN 'hold.captured'
+        WHEN 'HOLD_RELEASE' THEN 'hold.released'
+        WHEN 'HOLD_EXPIRE' THEN 'hold.expired'
+        WHEN 'REFUND' THEN 'refund.completed'
+        WHEN 'ADJUSTMENT' THEN 'wallet.adjustment.completed'
+        WHEN 'REVERSAL' THEN 'wallet.reversal.completed'
+        WHEN 'CREDIT_GRANT' THEN 'credit.granted'
+        WHEN 'BREAKAGE' THEN 'credit.expired'
+        WHEN 'FX_TRANSFER' THEN 'wallet.fx_transfer.completed'
+        WHEN 'PAYOUT' THEN 'payout.pending'
+        WHEN 'PAYOUT_PAID' THEN 'payout.paid'
+        WHEN 'PAYOUT_FAILED' THEN 'payout.failed'
+    END
+$$;
+
 CREATE OR REPLACE VIEW outbox_documents AS
-SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.journal_id,
+SELECT o.id, o.event_id, coalesce(o.event_type, journal_event_type(j.type)) AS event_type,
+       o.wallet_id, o.sequence, o.journal_id,
        coalesce(o.trace_id, j.trace_id) AS trace_id,
        o.created_at, o.published_at, o.attempts, o.status, o.next_attempt_at, o.last_error,
        o.dead_lettered_at, o.feed_xid,
