@@ -57,8 +57,10 @@ async def test_long_chains_and_many_wallets_arrive_once_in_order(
 async def test_a_nacked_event_holds_back_its_wallet_until_it_is_resolved(
     app: FastAPI, db: Any, settings: Settings, rabbitmq_url: str, event_sink: EventSink
 ) -> None:
-    # A queue that refuses every message makes the broker nack each publish; the sink's own
-    # queue still receives a copy of every attempt, so it shows what went out and when.
+    # A queue that refuses every message of this test's type makes the broker nack each of
+    # its publishes; the sink's own queue still receives a copy of every attempt, so it shows
+    # what went out and when. Bound to that type only, so that what earlier tests of the
+    # session left undelivered goes out once instead of through every retry first.
     connection = await aio_pika.connect(rabbitmq_url)
     channel = await connection.channel()
     refusing = await channel.declare_queue(
@@ -66,7 +68,7 @@ async def test_a_nacked_event_holds_back_its_wallet_until_it_is_resolved(
         auto_delete=True,
         arguments={"x-max-length": 0, "x-overflow": "reject-publish"},
     )
-    await refusing.bind(event_sink.exchange_name, routing_key="#")
+    await refusing.bind(event_sink.exchange_name, routing_key="wallet.test.wave")
     wallet, other = uuid4(), uuid4()
     await db.execute(_INSERT, [wallet, other], [3, 3])
     worker = _settings(
