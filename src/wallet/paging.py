@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from wallet.errors import InvalidCursor
 
 _VERSION = "p1"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_Key = TypeVar("_Key")
 
 
 def encode_cursor(kind: str, *position: object) -> str:
@@ -48,4 +51,23 @@ def time_of(part: str) -> datetime:
     try:
         return _EPOCH + timedelta(microseconds=int(part))
     except (ValueError, OverflowError) as exc:
+        raise InvalidCursor() from exc
+
+
+def encode_timed_cursor(kind: str, moment: datetime, key: object) -> str:
+    """The cursor of a list ordered by (a timestamp, a unique key): the last item's pair."""
+    return encode_cursor(kind, time_part(moment), key)
+
+
+def decode_timed_cursor(
+    cursor: str | None, kind: str, key: Callable[[str], _Key]
+) -> tuple[datetime, _Key] | None:
+    """The (timestamp, key) of an ``encode_timed_cursor`` cursor of this ``kind``; ``key``
+    parses the key part (a ValueError from it is an invalid cursor)."""
+    parts = decode_cursor(cursor, kind, 2)
+    if parts is None:
+        return None
+    try:
+        return time_of(parts[0]), key(parts[1])
+    except ValueError as exc:
         raise InvalidCursor() from exc

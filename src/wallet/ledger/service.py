@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from wallet.auth.tokens import Principal
 from wallet.db.pool import Connection
-from wallet.errors import ERRORS_BY_CODE, InvalidCursor, WalletNotFound
+from wallet.errors import ERRORS_BY_CODE, WalletNotFound
 from wallet.ledger import repository
 from wallet.ledger.batcher import PostingBatcher
 from wallet.ledger.core import Posting
 from wallet.ledger.repository import PostingResult
 from wallet.ledger.schemas import LedgerItem, LedgerPage
 from wallet.observability import BALANCE_CHANGES, TRANSFER_FAILURES
-from wallet.paging import decode_cursor, encode_cursor, time_of, time_part
+from wallet.paging import decode_timed_cursor, encode_timed_cursor
 from wallet.wallets.repository import find_wallet
 
 # Where postings go: a connection (alone, one transaction) or the app's batcher.
@@ -59,10 +58,14 @@ def answer_from(result: PostingResult, *, journal_type: str) -> PostedTransactio
     raise ERRORS_BY_CODE[result.outcome]()
 
 
+# A wallet's entries page by (created_at, id), the key of entries (migrations/0013).
+_LEDGER = "ledger"
+
+
 async def wallet_ledger(
     conn: Connection, *, wallet_id: UUID, caller: Principal, cursor: str | None, limit: int
 ) -> LedgerPage:
-    before = _ledger_cursor(cursor)
+    before = decode_timed_cursor(cursor, _LEDGER, int)
     if await find_wallet(conn, wallet_id=wallet_id, owner_scope=caller.owner_scope) is None:
         raise WalletNotFound()
     rows = await repository.wallet_entries(
@@ -75,19 +78,5 @@ async def wallet_ledger(
     items = items[:limit]
     next_cursor = None
     if has_more and items:
-        next_cursor = encode_cursor(_LEDGER, time_part(items[-1].created_at), items[-1].id)
+        next_cursor = encode_timed_cursor(_LEDGER, items[-1].created_at, items[-1].id)
     return LedgerPage(items=items, next_cursor=next_cursor)
-
-
-# A wallet's entries page by (created_at, id), the key of entries (migrations/0013).
-_LEDGER = "ledger"
-
-
-def _ledger_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    parts = decode_cursor(cursor, _LEDGER, 2)
-    if parts is None:
-        return None
-    try:
-        return time_of(parts[0]), int(parts[1])
-    except ValueError as exc:
-        raise InvalidCursor() from exc

@@ -14,9 +14,9 @@ import orjson
 
 from wallet.auth.tokens import Principal
 from wallet.db.pool import Connection
-from wallet.errors import InvalidCursor, TransactionNotFound, WalletNotFound
+from wallet.errors import TransactionNotFound, WalletNotFound
 from wallet.ledger.views import hide_counterparties
-from wallet.paging import decode_cursor, encode_cursor, time_of, time_part
+from wallet.paging import decode_timed_cursor, encode_timed_cursor
 from wallet.transactions import repository
 from wallet.transactions.repository import Filters, Found
 from wallet.transactions.schemas import BalanceAt
@@ -91,30 +91,18 @@ async def search(
     next_cursor = None
     if len(rows) > limit and page:
         last = page[-1]
-        next_cursor = encode_cursor(kind, time_part(last.created_at), last.position)
+        next_cursor = encode_timed_cursor(kind, last.created_at, last.position)
     return orjson.dumps(
         {"items": [_for_owner(row.body, own) for row in page], "next_cursor": next_cursor}
     )
 
 
 def _journal_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
-    parts = decode_cursor(cursor, _JOURNALS, 2)
-    if parts is None:
-        return None
-    try:
-        return time_of(parts[0]), UUID(parts[1])
-    except ValueError as exc:
-        raise InvalidCursor() from exc
+    return decode_timed_cursor(cursor, _JOURNALS, UUID)
 
 
 def _entry_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    parts = decode_cursor(cursor, _ENTRIES, 2)
-    if parts is None:
-        return None
-    try:
-        return time_of(parts[0]), int(parts[1])
-    except ValueError as exc:
-        raise InvalidCursor() from exc
+    return decode_timed_cursor(cursor, _ENTRIES, int)
 
 
 async def balance_at(

@@ -236,6 +236,7 @@ DECLARE
     answer_status        integer[];
     answer_journal uuid[];
     answer_body   text[];
+    key_digest    bytea[];  -- each posting's fingerprint as its key record keeps it
     -- the batch's wallets, locked: one slot each (user wallets by id, then system shards)
     w_id          uuid[];
     w_kind        text[];
@@ -329,9 +330,10 @@ BEGIN
             FROM unnest(p_postings) WITH ORDINALITY AS x) AS q;
 
     SELECT array_agg(d.outcome ORDER BY d.n), array_agg(d.status ORDER BY d.n),
-           array_agg(d.journal ORDER BY d.n), array_agg(d.body ORDER BY d.n)
-      INTO decision, answer_status, answer_journal, answer_body
-      FROM (SELECT x.ordinality AS n,
+           array_agg(d.journal ORDER BY d.n), array_agg(d.body ORDER BY d.n),
+           array_agg(d.digest ORDER BY d.n)
+      INTO decision, answer_status, answer_journal, answer_body, key_digest
+      FROM (SELECT x.ordinality AS n, f.digest,
                    CASE WHEN prior.caller IS NULL THEN o.outcome
                         WHEN prior.fingerprint <> f.digest THEN 'idempotency_key_reused'
                         ELSE 'replayed' END AS outcome,
@@ -674,7 +676,7 @@ BEGIN
             keys_count := keys_count + 1;
             key_caller[keys_count] := p.caller;
             key_key[keys_count] := p.idempotency_key;
-            key_fingerprint[keys_count] := idempotency_digest(p.fingerprint);
+            key_fingerprint[keys_count] := key_digest[i];
             key_journal[keys_count] := j.id;
         END IF;
         decision[i] := 'posted';

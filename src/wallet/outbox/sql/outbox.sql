@@ -11,11 +11,6 @@
 -- feed_xid when that is larger (the engine does this per batch), so a wallet's events stay in
 -- sequence order in the feed.
 
--- The transaction as the event's wallet's owner may see it: transaction_documents' fields in
--- its order, except that other wallets' entries show their amount and wallet only, never
--- their balances. Built here as jsonb straight from the rows rather than by parsing that
--- view's text and editing it: the same bytes (tests/outbox/test_rendering.py compares them),
--- at two thirds of the claim's database time.
 -- The event type of a money event, by its journal's type: what the engine writes unless a
 -- posting names another, and then it stores nothing (migrations/0013), since the journal
 -- already says it. The same table as ledger/core.py's EVENT_TYPES (tests/outbox compares them).
@@ -42,6 +37,11 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     END
 $$;
 
+-- The transaction as the event's wallet's owner may see it: transaction_documents' fields in
+-- its order, except that other wallets' entries show their amount and wallet only, never
+-- their balances. Built here as jsonb straight from the rows rather than by parsing that
+-- view's text and editing it: the same bytes (tests/outbox/test_rendering.py compares them),
+-- at two thirds of the claim's database time.
 CREATE OR REPLACE VIEW outbox_documents AS
 SELECT o.id, o.event_id, coalesce(o.event_type, journal_event_type(j.type)) AS event_type,
        o.wallet_id, o.sequence, o.journal_id,
