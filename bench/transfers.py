@@ -37,6 +37,7 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
+from uuid_utils.compat import uuid7
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -182,7 +183,11 @@ def wait_ready(base: str) -> None:
 
 async def create_wallets(url: str, count: int) -> list[str]:
     """Funded wallets written straight into the database: setting up is not what is measured.
-    Each gets its opening deposit through the posting engine, so chains and events are real."""
+    Each gets its opening deposit through the posting engine, so chains and events are real, with
+    a time-ordered journal id as the service gives every journal: random ones (uuid4) spread over
+    the whole key space made every later insert split an index page in the middle, and the
+    journal and entry indexes on journal id measured half full (1,485 bytes per transfer against
+    1,432 with this)."""
     run = uuid4().hex[:8]
     conn = await asyncpg.connect(url)
     try:
@@ -198,7 +203,7 @@ async def create_wallets(url: str, count: int) -> list[str]:
             postings = [
                 {
                     "caller": "bench",
-                    "journal_id": str(uuid4()),
+                    "journal_id": str(uuid7()),
                     "journal_type": "DEPOSIT",
                     "event_type": "wallet.deposit.completed",
                     "wallet_id": wallet,
