@@ -7,6 +7,7 @@ and is rolled back, so the shared test database stays clean.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -218,3 +219,49 @@ def test_cli_reports_clean_books_then_a_changed_row(
             conn.execute("UPDATE audit_log SET actor = %s WHERE id = %s", (original[0], target))
     assert tampered.exit_code == 1, tampered.output
     assert f"audit_log {target}: changed" in tampered.output
+
+
+# Every chain already written was hashed by this definition: an entry and journal fixed here
+# (a quote, a non-ASCII character, JSON and NULLs among them) must keep hashing to the bytes
+# the first definition gave, or verify would call every existing entry changed.
+_FIXED_ENTRY = {
+    "id": 42,
+    "journal_id": "01a23806-23c5-719f-af4d-357ca66905ab",
+    "wallet_id": "01a23806-0000-7000-8000-000000000001",
+    "currency": "EUR",
+    "amount": -1250,
+    "balance_before": 5000,
+    "balance_after": 3750,
+    "held_before": 100,
+    "held_after": 100,
+    "created_at": "2026-12-02T18:30:56.195395Z",
+    "promotional": 0,
+}
+_FIXED_JOURNAL = {
+    "id": "01a23806-23c5-719f-af4d-357ca66905ab",
+    "type": "TRANSFER",
+    "status": "POSTED",
+    "wallet_id": "01a23806-0000-7000-8000-000000000001",
+    "amount": 1250,
+    "currency": "EUR",
+    "reference_id": "ride '42'",
+    "category": None,
+    "metadata": {"note": 'café "x"', "n": 1},
+    "hold_id": None,
+    "related_journal_id": "01a23806-1111-7000-8000-000000000009",
+    "trace_id": "trace-1",
+    "created_at": "2026-12-02T18:30:56.195395Z",
+    "actor": "svc:rides",
+}
+
+
+async def test_entry_hash_keeps_its_definition(db: asyncpg.Connection[Any]) -> None:
+    digest = await db.fetchval(
+        """SELECT encode(entry_row_hash('\\x0102'::bytea,
+                                        jsonb_populate_record(NULL::entries, $1::jsonb),
+                                        jsonb_populate_record(NULL::journals, $2::jsonb)),
+                         'hex')""",
+        json.dumps(_FIXED_ENTRY),
+        json.dumps(_FIXED_JOURNAL),
+    )
+    assert digest == "54508f60f8dcd72babdf1a48d381df10b83eaa1e5f6c27524f4e615c152ca3bf"

@@ -159,16 +159,44 @@ END $$;
 -- The per-wallet hash chain: each entry's hash covers the previous entry's hash, the entry and
 -- its journal, so editing, inserting or removing an entry breaks it. The engine computes it in
 -- the batch from the chain head kept on the (locked) wallet row.
+-- The text hashed is the entry's fields, then its journal's, '|'-separated: entry_hash_bytes ||
+-- journal_hash_bytes. The engine renders a journal's part once for all of its entries, from
+-- the values it holds, instead of once per entry from composite rows built for the call: that
+-- took 30-55 of the 112 ms its in-memory pass spent on a batch of 1,000 transfers. The bytes
+-- are the first definition's (tests/audit/test_verify.py holds them to a fixed digest).
+CREATE OR REPLACE FUNCTION entry_hash_bytes(
+    p_id bigint, p_journal_id uuid, p_wallet_id uuid, p_currency char(3), p_amount bigint,
+    p_balance_before bigint, p_balance_after bigint, p_held_before bigint, p_held_after bigint,
+    p_created_at timestamptz
+) RETURNS bytea LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN convert_to(format('%s|%s|%s|%L|%s|%s|%s|%s|%s|%s',
+            p_id, p_journal_id, p_wallet_id, p_currency, p_amount, p_balance_before,
+            p_balance_after, p_held_before, p_held_after, epoch_us(p_created_at)), 'UTF8');
+END $$;
+
+CREATE OR REPLACE FUNCTION journal_hash_bytes(
+    p_type text, p_status text, p_wallet_id uuid, p_amount bigint, p_currency char(3),
+    p_reference_id text, p_category text, p_metadata jsonb, p_hold_id uuid,
+    p_related_journal_id uuid, p_trace_id text, p_created_at timestamptz
+) RETURNS bytea LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN convert_to(format('|%L|%L|%s|%s|%L|%L|%L|%L|%L|%L|%L|%s',
+            p_type, p_status, p_wallet_id, p_amount, p_currency, p_reference_id, p_category,
+            p_metadata::text, p_hold_id, p_related_journal_id, p_trace_id,
+            epoch_us(p_created_at)), 'UTF8');
+END $$;
+
 CREATE OR REPLACE FUNCTION entry_row_hash(prev bytea, e entries, j journals) RETURNS bytea
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    RETURN sha256(prev || convert_to(format(
-            '%s|%s|%s|%L|%s|%s|%s|%s|%s|%s|%L|%L|%s|%s|%L|%L|%L|%L|%L|%L|%L|%s',
-            e.id, e.journal_id, e.wallet_id, e.currency, e.amount, e.balance_before, e.balance_after,
-            e.held_before, e.held_after, epoch_us(e.created_at),
-            j.type, j.status, j.wallet_id, j.amount, j.currency, j.reference_id, j.category,
-            j.metadata::text, j.hold_id, j.related_journal_id, j.trace_id, epoch_us(j.created_at)),
-            'UTF8'));
+    RETURN sha256(prev
+        || entry_hash_bytes(e.id, e.journal_id, e.wallet_id, e.currency, e.amount,
+                            e.balance_before, e.balance_after, e.held_before, e.held_after,
+                            e.created_at)
+        || journal_hash_bytes(j.type, j.status, j.wallet_id, j.amount, j.currency,
+                              j.reference_id, j.category, j.metadata, j.hold_id,
+                              j.related_journal_id, j.trace_id, j.created_at));
 END $$;
 
 -- ---------------------------------------------------------------------------------------------
@@ -290,8 +318,13 @@ DECLARE
     -- one posting at a time
     p             ledger_posting;
     this_leg           ledger_leg;
-    j             journals;
-    e             entries;
+    this_journal  uuid;
+    this_metadata jsonb;
+    this_journal_bytes bytea;  -- the journal's part of its entries' hashes
+    this_entry    bigint;
+    this_balance_after bigint;
+    this_held_after bigint;
+    this_hash     bytea;
     i             integer;
     idx             integer;
     addressed     integer;
@@ -581,54 +614,44 @@ BEGIN
         FOR idx IN 1..cardinality(slots) LOOP
             posted_at := greatest(posted_at, w_updated[slots[idx]] + interval '1 microsecond');
         END LOOP;
-        j.id := p.journal_id;
-        j.type := p.journal_type;
-        j.status := 'POSTED';
-        j.wallet_id := p.wallet_id;
-        j.amount := p.amount;
-        j.currency := posting_currency;
-        j.reference_id := p.reference_id;
-        j.category := p.category;
-        j.metadata := coalesce(p.metadata, '{}');
-        j.hold_id := p.hold_id;
-        j.related_journal_id := p.related_journal_id;
-        j.trace_id := p.trace_id;
-        j.created_at := posted_at;
+        this_journal := p.journal_id;
+        this_metadata := coalesce(p.metadata, '{}');
         journals_count := journals_count + 1;
-        jr_id[journals_count] := j.id;
-        jr_type[journals_count] := j.type;
-        jr_wallet[journals_count] := j.wallet_id;
-        jr_amount[journals_count] := j.amount;
+        jr_id[journals_count] := this_journal;
+        jr_type[journals_count] := p.journal_type;
+        jr_wallet[journals_count] := p.wallet_id;
+        jr_amount[journals_count] := p.amount;
         jr_currency[journals_count] := posting_currency;
-        jr_reference[journals_count] := j.reference_id;
-        jr_category[journals_count] := j.category;
-        jr_metadata[journals_count] := j.metadata;
-        jr_hold[journals_count] := j.hold_id;
-        jr_related[journals_count] := j.related_journal_id;
-        jr_trace[journals_count] := j.trace_id;
+        jr_reference[journals_count] := p.reference_id;
+        jr_category[journals_count] := p.category;
+        jr_metadata[journals_count] := this_metadata;
+        jr_hold[journals_count] := p.hold_id;
+        jr_related[journals_count] := p.related_journal_id;
+        jr_trace[journals_count] := p.trace_id;
         jr_actor[journals_count] := p.caller;
         jr_address[journals_count] := p.client_address;
         jr_created[journals_count] := posted_at;
+        -- The journal's part of each entry's hash (entry_row_hash), rendered once for all.
+        this_journal_bytes := journal_hash_bytes(
+            p.journal_type, 'POSTED', p.wallet_id, p.amount, posting_currency, p.reference_id,
+            p.category, this_metadata, p.hold_id, p.related_journal_id, p.trace_id, posted_at);
 
         FOR idx IN 1..cardinality(slots) LOOP
             this_slot := slots[idx];
             entries_count := entries_count + 1;
-            e.id := entry_ids[entries_count];
-            e.journal_id := j.id;
-            e.wallet_id := w_id[this_slot];
-            e.currency := w_currency[this_slot];
-            e.amount := deltas[idx];
-            e.balance_before := w_balance[this_slot];
-            e.balance_after := w_balance[this_slot] + deltas[idx];
-            e.held_before := w_held[this_slot];
-            e.held_after := w_held[this_slot] + held_deltas[idx];
-            e.created_at := posted_at;
-            e.row_hash := entry_row_hash(coalesce(w_head[this_slot], '\x'::bytea), e, j);
+            this_entry := entry_ids[entries_count];
+            this_balance_after := w_balance[this_slot] + deltas[idx];
+            this_held_after := w_held[this_slot] + held_deltas[idx];
+            this_hash := sha256(coalesce(w_head[this_slot], '\x'::bytea)
+                || entry_hash_bytes(this_entry, this_journal, w_id[this_slot], w_currency[this_slot],
+                                    deltas[idx], w_balance[this_slot], this_balance_after,
+                                    w_held[this_slot], this_held_after, posted_at)
+                || this_journal_bytes);
             en_promo[entries_count] := promo_deltas[idx];
             IF promo_deltas[idx] < 0 THEN
                 uses_count := uses_count + 1;
-                use_wallet[uses_count] := e.wallet_id;
-                use_journal[uses_count] := j.id;
+                use_wallet[uses_count] := w_id[this_slot];
+                use_journal[uses_count] := this_journal;
                 use_amount[uses_count] := -promo_deltas[idx];
             END IF;
             IF promo_deltas[idx] > 0 AND p.journal_type = 'REFUND' THEN
@@ -637,21 +660,21 @@ BEGIN
                 back_amount[backs_count] := promo_deltas[idx];
             END IF;
             w_promo[this_slot] := w_promo[this_slot] + promo_deltas[idx];
-            en_id[entries_count] := e.id;
-            en_journal[entries_count] := j.id;
-            en_wallet[entries_count] := e.wallet_id;
+            en_id[entries_count] := this_entry;
+            en_journal[entries_count] := this_journal;
+            en_wallet[entries_count] := w_id[this_slot];
             en_currency[entries_count] := w_currency[this_slot];
-            en_amount[entries_count] := e.amount;
-            en_balance_before[entries_count] := e.balance_before;
-            en_balance_after[entries_count] := e.balance_after;
-            en_held_before[entries_count] := e.held_before;
-            en_held_after[entries_count] := e.held_after;
-            en_hash[entries_count] := e.row_hash;
+            en_amount[entries_count] := deltas[idx];
+            en_balance_before[entries_count] := w_balance[this_slot];
+            en_balance_after[entries_count] := this_balance_after;
+            en_held_before[entries_count] := w_held[this_slot];
+            en_held_after[entries_count] := this_held_after;
+            en_hash[entries_count] := this_hash;
             en_created[entries_count] := posted_at;
-            w_balance[this_slot] := e.balance_after;
-            w_held[this_slot] := e.held_after;
+            w_balance[this_slot] := this_balance_after;
+            w_held[this_slot] := this_held_after;
             w_version[this_slot] := w_version[this_slot] + 1;
-            w_head[this_slot] := e.row_hash;
+            w_head[this_slot] := this_hash;
             w_updated[this_slot] := posted_at;
             w_touched[this_slot] := true;
             IF w_kind[this_slot] = 'USER' THEN
@@ -660,10 +683,10 @@ BEGIN
                 w_feed[this_slot] := greatest(own_xid, w_feed[this_slot]);
                 events_count := events_count + 1;
                 -- Stored only when the journal's type does not already say it (outbox.sql).
-                ev_type[events_count] := nullif(p.event_type, journal_event_type(j.type));
-                ev_wallet[events_count] := e.wallet_id;
+                ev_type[events_count] := nullif(p.event_type, journal_event_type(p.journal_type));
+                ev_wallet[events_count] := w_id[this_slot];
                 ev_sequence[events_count] := w_version[this_slot];
-                ev_journal[events_count] := j.id;
+                ev_journal[events_count] := this_journal;
                 ev_feed[events_count] := w_feed[this_slot];
                 -- Not stored twice: an event whose trace id is its traceparent (a traced
                 -- request without X-Trace-Id) continues it from trace_id (stored_traceparent).
@@ -677,11 +700,11 @@ BEGIN
             key_caller[keys_count] := p.caller;
             key_key[keys_count] := p.idempotency_key;
             key_fingerprint[keys_count] := key_digest[i];
-            key_journal[keys_count] := j.id;
+            key_journal[keys_count] := this_journal;
         END IF;
         decision[i] := 'posted';
         answer_status[i] := 201;
-        answer_journal[i] := j.id;
+        answer_journal[i] := this_journal;
     END LOOP;
 
     -- 6. Write: one statement per table (a journal and its entries in the same one).
