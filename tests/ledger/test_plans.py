@@ -3,7 +3,8 @@
 A plan made while a table is empty is kept as that table grows. Made on a vacuumed, empty
 outbox (a new database, or one whose events were all pruned), the feed-position probe was a
 sequential scan, run for every wallet of every batch while the outbox filled up again. The
-plans are read with auto_explain, which prints every statement the function runs.
+plans are read with auto_explain, which prints every statement the function runs, and so
+also shows a SQL helper that runs as a statement of its own instead of being inlined.
 """
 
 from __future__ import annotations
@@ -47,11 +48,10 @@ def _posting(wallet: str, other: str | None, amount: int) -> dict[str, object]:
     }
 
 
-def test_no_engine_statement_scans_a_table_planned_while_it_was_empty(
-    vacuumed_empty_database: str,
-) -> None:
+def _engine_plans(url: str) -> list[str]:
+    """Every statement the engine runs for two small batches, as auto_explain prints it."""
     plans: list[str] = []
-    with psycopg.connect(vacuumed_empty_database, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
         a, b = (
             str(row[0])
@@ -71,7 +71,22 @@ def test_no_engine_statement_scans_a_table_planned_while_it_was_empty(
         batches = ([_posting(a, None, 500), _posting(b, None, 500)], [_posting(b, a, 100)])
         for batch in batches:
             conn.execute("SELECT count(*) FROM ledger_post_json(%s::jsonb)", (json.dumps(batch),))
-    engine = [plan for plan in plans if "Query Text" in plan and "ledger_post_json" not in plan]
+    return [plan for plan in plans if "Query Text" in plan and "ledger_post_json" not in plan]
+
+
+def test_no_engine_statement_scans_a_table_planned_while_it_was_empty(
+    vacuumed_empty_database: str,
+) -> None:
+    engine = _engine_plans(vacuumed_empty_database)
     assert any("FROM outbox o WHERE o.wallet_id" in plan for plan in engine)  # the feed probe
     scans = [plan for plan in engine if "Seq Scan on" in plan]
     assert scans == []
+
+
+def test_sql_helpers_are_inlined_not_run_per_row(vacuumed_empty_database: str) -> None:
+    # A SQL function the planner cannot inline (declared IMMUTABLE over a STABLE body, or
+    # STRICT over a CASE) runs as a statement of its own for every row: 3,000 of them for the
+    # fingerprints of a batch of 1,000. Inlined, its body is part of the engine's statements.
+    engine = _engine_plans(vacuumed_empty_database)
+    bodies = ("sha256(convert_to(p_fingerprint", "CASE p_journal_type")
+    assert [plan for plan in engine if any(body in plan for body in bodies)] == []

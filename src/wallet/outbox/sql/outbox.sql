@@ -14,8 +14,10 @@
 -- The event type of a money event, by its journal's type: what the engine writes unless a
 -- posting names another, and then it stores nothing (migrations/0013), since the journal
 -- already says it. The same table as ledger/core.py's EVENT_TYPES (tests/outbox compares them).
+-- Not STRICT: a CASE is not, and a STRICT SQL function over a body that is not strict is never
+-- inlined; it ran as a call of its own for every event the engine wrote or a reader rendered.
 CREATE OR REPLACE FUNCTION journal_event_type(p_journal_type text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE p_journal_type
         WHEN 'DEPOSIT' THEN 'wallet.deposit.completed'
         WHEN 'WITHDRAW' THEN 'wallet.withdraw.completed'
