@@ -88,5 +88,12 @@ def test_sql_helpers_are_inlined_not_run_per_row(vacuumed_empty_database: str) -
     # STRICT over a CASE) runs as a statement of its own for every row: 3,000 of them for the
     # fingerprints of a batch of 1,000. Inlined, its body is part of the engine's statements.
     engine = _engine_plans(vacuumed_empty_database)
-    bodies = ("sha256(convert_to(p_fingerprint", "CASE p_journal_type")
+    bodies = (
+        "sha256(convert_to(p_fingerprint",  # idempotency_digest
+        "CASE p_journal_type",  # journal_event_type
+        "format('%s|%s|%s|%L",  # entry_hash_bytes
+        "format('|%L|%L",  # journal_hash_bytes
+        "extract(epoch FROM t)",  # epoch_us
+        "to_char(t AT TIME ZONE",  # json_time
+    )
     assert [plan for plan in engine if any(body in plan for body in bodies)] == []

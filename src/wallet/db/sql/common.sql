@@ -1,5 +1,8 @@
--- Helpers every domain uses. plpgsql, not sql: PostgreSQL before 18 plans a non-inlined SQL
--- function's body on every call, and these run for every row a batch writes.
+-- Helpers every domain uses, run for every row a batch writes or a reader renders. SQL where
+-- the planner inlines them into the statement that calls them: that needs the volatility of
+-- the body (to_char and extract over a timestamptz are STABLE) and no STRICT over a body that
+-- is not strict, else a SQL function runs as a statement of its own per call, planned every
+-- time before PostgreSQL 18 (tests/ledger/test_plans.py). plpgsql where it cannot be inlined.
 
 -- Time-ordered UUIDs (v7) for rows created inside the database; PostgreSQL 15 has no uuidv7().
 CREATE OR REPLACE FUNCTION uuid_v7() RETURNS uuid LANGUAGE plpgsql VOLATILE AS $$
@@ -15,16 +18,16 @@ END $$;
 
 -- The one timestamp form of every JSON document the database renders: RFC 3339, UTC, 'Z'
 -- (the same form pydantic writes on the Python side).
-CREATE OR REPLACE FUNCTION json_time(t timestamptz) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
-END $$;
+CREATE OR REPLACE FUNCTION json_time(t timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
 
 -- Times hash as integer microseconds.
-CREATE OR REPLACE FUNCTION epoch_us(t timestamptz) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    RETURN (extract(epoch FROM t) * 1000000)::bigint;
-END $$;
+CREATE OR REPLACE FUNCTION epoch_us(t timestamptz) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT (extract(epoch FROM t) * 1000000)::bigint
+$$;
 
 -- Append-only tables: history is corrected by new rows, never by editing old ones.
 CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -168,24 +168,22 @@ CREATE OR REPLACE FUNCTION entry_hash_bytes(
     p_id bigint, p_journal_id uuid, p_wallet_id uuid, p_currency char(3), p_amount bigint,
     p_balance_before bigint, p_balance_after bigint, p_held_before bigint, p_held_after bigint,
     p_created_at timestamptz
-) RETURNS bytea LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    RETURN convert_to(format('%s|%s|%s|%L|%s|%s|%s|%s|%s|%s',
+) RETURNS bytea LANGUAGE sql STABLE PARALLEL SAFE AS $$  -- inlined (common.sql)
+    SELECT convert_to(format('%s|%s|%s|%L|%s|%s|%s|%s|%s|%s',
             p_id, p_journal_id, p_wallet_id, p_currency, p_amount, p_balance_before,
-            p_balance_after, p_held_before, p_held_after, epoch_us(p_created_at)), 'UTF8');
-END $$;
+            p_balance_after, p_held_before, p_held_after, epoch_us(p_created_at)), 'UTF8')
+$$;
 
 CREATE OR REPLACE FUNCTION journal_hash_bytes(
     p_type text, p_status text, p_wallet_id uuid, p_amount bigint, p_currency char(3),
     p_reference_id text, p_category text, p_metadata jsonb, p_hold_id uuid,
     p_related_journal_id uuid, p_trace_id text, p_created_at timestamptz
-) RETURNS bytea LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    RETURN convert_to(format('|%L|%L|%s|%s|%L|%L|%L|%L|%L|%L|%L|%s',
+) RETURNS bytea LANGUAGE sql STABLE PARALLEL SAFE AS $$  -- inlined (common.sql)
+    SELECT convert_to(format('|%L|%L|%s|%s|%L|%L|%L|%L|%L|%L|%L|%s',
             p_type, p_status, p_wallet_id, p_amount, p_currency, p_reference_id, p_category,
             p_metadata::text, p_hold_id, p_related_journal_id, p_trace_id,
-            epoch_us(p_created_at)), 'UTF8');
-END $$;
+            epoch_us(p_created_at)), 'UTF8')
+$$;
 
 CREATE OR REPLACE FUNCTION entry_row_hash(prev bytea, e entries, j journals) RETURNS bytea
 LANGUAGE plpgsql STABLE AS $$
