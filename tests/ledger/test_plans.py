@@ -95,5 +95,7 @@ def test_sql_helpers_are_inlined_not_run_per_row(vacuumed_empty_database: str) -
         "format('|%L|%L",  # journal_hash_bytes
         "extract(epoch FROM t)",  # epoch_us
         "to_char(t AT TIME ZONE",  # json_time
+        "overlay(uuid_send(gen_random_uuid())",  # uuid_v7
+        "hashtextextended(p_caller",  # idempotency_lock_key
     )
     assert [plan for plan in engine if any(body in plan for body in bodies)] == []

@@ -5,16 +5,15 @@
 -- time before PostgreSQL 18 (tests/ledger/test_plans.py). plpgsql where it cannot be inlined.
 
 -- Time-ordered UUIDs (v7) for rows created inside the database; PostgreSQL 15 has no uuidv7().
-CREATE OR REPLACE FUNCTION uuid_v7() RETURNS uuid LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    RETURN encode(
+CREATE OR REPLACE FUNCTION uuid_v7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
+    SELECT encode(
             set_bit(set_bit(
                 overlay(uuid_send(gen_random_uuid())
                         PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
                         FROM 1 FOR 6),
                 52, 1), 53, 1),
-            'hex')::uuid;
-END $$;
+            'hex')::uuid
+$$;
 
 -- The one timestamp form of every JSON document the database renders: RFC 3339, UTC, 'Z'
 -- (the same form pydantic writes on the Python side).

@@ -38,10 +38,9 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION idempotency_lock_key(p_caller text, p_key text) RETURNS bigint
-LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    RETURN hashtextextended(p_caller || chr(31) || p_key, 0);
-END $$;
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$  -- inlined (db/sql/common.sql)
+    SELECT hashtextextended(p_caller || chr(31) || p_key, 0)
+$$;
 
 -- The stored answer: kept as text, or (for an answer that is exactly a posted transaction)
 -- rebuilt from the journal, which is immutable, by the one transaction renderer.
