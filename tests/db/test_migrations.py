@@ -43,6 +43,7 @@ LANDED = {
     "0013.fewer-indexes-per-transfer": (
         "14ed63e7f60f1b4b68286ef8ff4e13a3283756fce2a139ebde110708d9054163"
     ),
+    "0014.entry-ids-in-blocks": "e088c1b6df53a1989f9942d57d0172649a5aebdce681dc232364057b696882ff",
 }
 
 

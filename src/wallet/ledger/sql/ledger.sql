@@ -282,6 +282,9 @@ DECLARE
     pair_kinds    text[];
     pair_currencies text[];
     entry_ids     bigint[];
+    entries_wanted bigint;
+    id_block      bigint;    -- how many ids one nextval of the entry sequence reserves
+    id_blocks     bigint[];
     entry_sequence text;
     addressed_slots integer[];  -- per posting: the slot of the wallet it addresses
     leg_slots     integer[];    -- per leg of the new postings, in order: its wallet's slot
@@ -456,11 +459,17 @@ BEGIN
            array_agg(false)
       INTO w_feed, w_touched
       FROM unnest(w_id) WITH ORDINALITY AS u(id, slot);
+    -- Entry ids come in blocks, one nextval each (the sequence steps by the block's size,
+    -- migrations/0014), in entry order: a wallet's later entries in the batch get higher ids.
     entry_sequence := pg_get_serial_sequence('entries', 'id');
-    SELECT array_agg(nextval(entry_sequence))
-      INTO entry_ids
+    SELECT count(*) INTO entries_wanted
       FROM unnest(p_postings) WITH ORDINALITY AS x CROSS JOIN LATERAL unnest(x.legs) AS leg
       WHERE decision[x.ordinality] = 'new';
+    SELECT seqincrement INTO id_block FROM pg_sequence WHERE seqrelid = entry_sequence::regclass;
+    SELECT array_agg(nextval(entry_sequence)) INTO id_blocks
+      FROM generate_series(1, (entries_wanted + id_block - 1) / id_block);
+    SELECT array_agg(id_blocks[k.k / id_block + 1] + k.k % id_block ORDER BY k.k) INTO entry_ids
+      FROM generate_series(0, entries_wanted - 1) AS k(k);
     own_xid := pg_current_xact_id();
 
     -- Each posting's addressed wallet and each leg's wallet as a slot, joined once for the
