@@ -68,16 +68,28 @@ WITH heads AS (
     ) AS later
     WHERE later.due
 )
+SELECT array_agg(wallet_id) AS wallets, array_agg(sequence) AS sequences FROM claimed
+"""
+
+# The claimed events read in a statement of their own: a head locked just after another
+# round committed its failed attempt is checked against that new version, but the claim's
+# own snapshot still shows the one before (attempts one fewer, so one attempt more than the
+# maximum went out). A new statement sees what the locked rows now hold.
+_CLAIMED = """
 SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, (o.payload)::text AS data,
        o.trace_id, o.created_at, o.attempts, o.traceparent
-FROM outbox_documents AS o JOIN claimed USING (wallet_id, sequence)
+FROM outbox_documents AS o
+JOIN unnest($1::uuid[], $2::bigint[]) AS claimed(wallet_id, sequence) USING (wallet_id, sequence)
 ORDER BY o.wallet_id, o.sequence
 """
 
 
 async def claim_due(conn: Connection, *, heads: int, per_wallet: int) -> list[OutboxEvent]:
     """Lock up to ``heads`` wallets' next events (and their due followers) for this transaction."""
-    rows = await conn.fetch(_CLAIM, heads, per_wallet)
+    claimed = await conn.fetchrow(_CLAIM, heads, per_wallet)
+    if claimed is None or claimed["wallets"] is None:
+        return []
+    rows = await conn.fetch(_CLAIMED, claimed["wallets"], claimed["sequences"])
     return [
         OutboxEvent(
             id=row["id"],
