@@ -44,6 +44,9 @@ LANDED = {
         "14ed63e7f60f1b4b68286ef8ff4e13a3283756fce2a139ebde110708d9054163"
     ),
     "0014.entry-ids-in-blocks": "e088c1b6df53a1989f9942d57d0172649a5aebdce681dc232364057b696882ff",
+    "0015.feed-position-on-the-wallet": (
+        "cc8e93b7beed39d6c07ab5a981a0e3f08cd8e5245e564a0164215c3a078d3128"
+    ),
 }
 
 

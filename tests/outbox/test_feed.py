@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import uuid4
 
@@ -140,6 +141,55 @@ async def test_feed_keeps_each_wallets_sequence_order(api: Api, database_url: st
         page = await _read_feed(api, start)
         served = [item["id"] for item in page["items"] if item["subject"] == str(wallet_id)]
         assert served == [first_event, second_event]
+    finally:
+        await older.close()
+        await newer.close()
+
+
+def _deposit(wallet_id: str) -> str:
+    return json.dumps(
+        [
+            {
+                "caller": "feed-test",
+                "journal_id": str(uuid4()),
+                "journal_type": "DEPOSIT",
+                "event_type": "wallet.deposit.completed",
+                "wallet_id": wallet_id,
+                "amount": 1,
+                "trace_id": "feed-test",
+                "audit_refusal": False,
+                "legs": [
+                    {"wallet_id": wallet_id, "amount": 1, "held_delta": 0},
+                    {"system_kind": "EXTERNAL", "amount": -1, "held_delta": 0},
+                ],
+            }
+        ]
+    )
+
+
+async def test_engine_keeps_each_wallets_sequence_order_in_the_feed(
+    api: Api, owner: str, database_url: str
+) -> None:
+    """The engine's events take their place after the wallet's latest event from the locked
+    wallet row: a posting by an older transaction, after a newer one's, still comes second."""
+    import asyncpg
+
+    wallet_id = str((await api.create_wallet(owner))["id"])
+    older, newer = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        start = await _feed_tail(api)
+        older_tx, newer_tx = older.transaction(), newer.transaction()
+        await older_tx.start()
+        await older.fetchval("SELECT pg_current_xact_id()")
+        await newer_tx.start()
+        await newer.execute("SELECT * FROM ledger_post_json($1::jsonb)", _deposit(wallet_id))
+        await newer_tx.commit()
+        await older.execute("SELECT * FROM ledger_post_json($1::jsonb)", _deposit(wallet_id))
+        await older_tx.commit()
+
+        page = await _read_feed(api, start)
+        served = [item["sequence"] for item in page["items"] if item["subject"] == wallet_id]
+        assert served == sorted(served) and len(served) == 2
     finally:
         await older.close()
         await newer.close()

@@ -174,9 +174,11 @@ async def record_action(
             -- updated_at never goes back: a wallet's next posting is timed at or after it.
             UPDATE wallets SET status = coalesce($8, status),
                                credit_limit = coalesce($9, credit_limit),
-                               version = version + 1, updated_at = greatest(updated_at, now())
+                               version = version + 1, updated_at = greatest(updated_at, now()),
+                               feed_xid = greatest(pg_current_xact_id(), feed_xid)
             WHERE id = $3
-            RETURNING id, owner_id, currency, status, balance, held, credit_limit, version
+            RETURNING id, owner_id, currency, status, balance, held, credit_limit, version,
+                      feed_xid
         ), logged AS (
             INSERT INTO admin_actions (action, actor, wallet_id, subject_id, reason, details,
                                        trace_id)
@@ -185,7 +187,7 @@ async def record_action(
         )
         INSERT INTO outbox (event_id, event_type, wallet_id, sequence, feed_xid, payload,
                             trace_id)
-        SELECT uuid_v7(), $1, changed.id, changed.version, outbox_feed_position(changed.id),
+        SELECT uuid_v7(), $1, changed.id, changed.version, changed.feed_xid,
                jsonb_build_object(
                    'wallet', jsonb_build_object(
                        'id', changed.id, 'owner_id', changed.owner_id,

@@ -34,8 +34,8 @@ async def insert_wallet(
     row = await conn.fetchrow(
         f"""
         WITH created AS (
-            INSERT INTO wallets (id, owner_id, currency, metadata)
-            VALUES ($1, $2, $3, $4)
+            INSERT INTO wallets (id, owner_id, currency, metadata, feed_xid)
+            VALUES ($1, $2, $3, $4, pg_current_xact_id())  -- its wallet.created event's
             ON CONFLICT (owner_id, currency) WHERE kind = 'USER' DO NOTHING
             RETURNING {_WALLET_COLUMNS}
         ), event AS (

@@ -98,7 +98,7 @@ BEGIN
     INSERT INTO entries OVERRIDING SYSTEM VALUE
     SELECT (target_entry).* UNION ALL SELECT (suspense_entry).*;
     UPDATE wallets SET version = version + 1, chain_head = target_entry.row_hash,
-                       updated_at = created
+                       updated_at = created, feed_xid = greatest(pg_current_xact_id(), feed_xid)
         WHERE id = p_wallet_id RETURNING * INTO target;
     UPDATE wallets SET balance = suspense_entry.balance_after, version = version + 1,
                        chain_head = suspense_entry.row_hash, updated_at = created
@@ -109,7 +109,7 @@ BEGIN
     INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, trace_id,
                         created_at, feed_xid)
     VALUES (uuid_v7(), 'wallet.adjustment.completed', target.id, target.version, p_journal_id,
-            p_trace_id, created, outbox_feed_position(target.id));
+            p_trace_id, created, target.feed_xid);
     RETURN ROW('posted', 201,
                (SELECT body FROM transaction_documents WHERE id = p_journal_id))::ledger_result;
 END $$;

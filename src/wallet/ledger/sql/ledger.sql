@@ -393,9 +393,10 @@ BEGIN
            array_agg(w.status ORDER BY w.id), array_agg(w.balance ORDER BY w.id),
            array_agg(w.held ORDER BY w.id), array_agg(w.version ORDER BY w.id),
            array_agg(w.chain_head ORDER BY w.id), array_agg(w.credit_limit ORDER BY w.id),
-           array_agg(w.promotional ORDER BY w.id), array_agg(w.updated_at ORDER BY w.id)
+           array_agg(w.promotional ORDER BY w.id), array_agg(w.updated_at ORDER BY w.id),
+           array_agg(w.feed_xid ORDER BY w.id)
       INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
-           w_credit, w_promo, w_updated
+           w_credit, w_promo, w_updated, w_feed
       FROM (SELECT * FROM wallets WHERE id IN (
                 SELECT x.wallet_id FROM unnest(p_postings) WITH ORDINALITY AS x
                 WHERE decision[x.ordinality] = 'new'
@@ -442,23 +443,19 @@ BEGIN
                w_balance || array_agg(shards.balance), w_held || array_agg(shards.held),
                w_version || array_agg(shards.version), w_head || array_agg(shards.chain_head),
                w_credit || array_agg(shards.credit_limit), w_promo || array_agg(shards.promotional),
-               w_updated || array_agg(shards.updated_at)
+               w_updated || array_agg(shards.updated_at), w_feed || array_agg(shards.feed_xid)
           INTO w_id, w_kind, w_currency, w_owner, w_status, w_balance, w_held, w_version, w_head,
-               w_credit, w_promo, w_updated
+               w_credit, w_promo, w_updated, w_feed
           FROM shards;
     END IF;
     IF w_id IS NULL THEN
         w_id := '{}';
     END IF;
 
-    -- 4. What the in-memory pass needs besides the rows: each user wallet's latest feed
-    --    position (read after the locks, so it includes its last writer's events), and entry
-    --    ids for the most entries the batch could write (unused ones are gaps, as usual).
-    SELECT array_agg((SELECT o.feed_xid FROM outbox o WHERE o.wallet_id = u.id
-                      ORDER BY o.sequence DESC LIMIT 1) ORDER BY u.slot),
-           array_agg(false)
-      INTO w_feed, w_touched
-      FROM unnest(w_id) WITH ORDINALITY AS u(id, slot);
+    -- 4. What the in-memory pass needs besides the rows (each wallet's latest feed position
+    --    is on its locked row, migrations/0015): entry ids for the most entries the batch
+    --    could write (unused ones are gaps, as usual).
+    w_touched := array_fill(false, ARRAY[cardinality(w_id)]);
     -- Entry ids come in blocks, one nextval each (the sequence steps by the block's size,
     -- migrations/0014), in entry order: a wallet's later entries in the batch get higher ids.
     entry_sequence := pg_get_serial_sequence('entries', 'id');
@@ -735,9 +732,11 @@ BEGIN
                     en_promo, en_created) AS u;
 
         UPDATE wallets SET balance = u.balance, held = u.held, version = u.version,
-                           chain_head = u.head, promotional = u.promo, updated_at = u.updated
-        FROM unnest(w_id, w_balance, w_held, w_version, w_head, w_touched, w_promo, w_updated)
-             AS u(id, balance, held, version, head, touched, promo, updated)
+                           chain_head = u.head, promotional = u.promo, updated_at = u.updated,
+                           feed_xid = u.feed
+        FROM unnest(w_id, w_balance, w_held, w_version, w_head, w_touched, w_promo, w_updated,
+                    w_feed)
+             AS u(id, balance, held, version, head, touched, promo, updated, feed)
         WHERE wallets.id = u.id AND u.touched;
     END IF;
     -- Promotional spending comes out of the wallet's grants soonest-expiring first: each

@@ -8,8 +8,9 @@
 --
 -- Feed order: ids commit out of order, so the feed pages by (feed_xid, id) below the snapshot
 -- xmin. feed_xid is the writing transaction's id, raised to the wallet's previous event's
--- feed_xid when that is larger (the engine does this per batch), so a wallet's events stay in
--- sequence order in the feed.
+-- feed_xid when that is larger, so a wallet's events stay in sequence order in the feed. The
+-- wallet row keeps its latest event's position (wallets.feed_xid, migrations/0015): every
+-- writer of a wallet's event has that row locked, and writes the new position back to it.
 
 -- The event type of a money event, by its journal's type: what the engine writes unless a
 -- posting names another, and then it stores nothing (migrations/0013), since the journal
@@ -83,13 +84,16 @@ LEFT JOIN entries e ON e.wallet_id = o.wallet_id AND e.journal_id = o.journal_id
 LEFT JOIN journals j ON j.id = o.journal_id;
 DROP FUNCTION IF EXISTS transaction_for_wallet(jsonb, uuid);
 
--- Where a new event of a wallet goes in the feed: this transaction's id, or the wallet's
--- previous event's position if that is later. VOLATILE, so that its query sees events
--- committed while the caller waited for the wallet's lock; call it after taking that lock.
+-- Where a new event of a wallet goes in the feed, for a writer that does not keep it on the
+-- wallet row (processes of the version before 0015 during a rolling upgrade, or SQL run by
+-- hand): after the latest of the wallet's events, wherever that was recorded. VOLATILE, so
+-- that its query sees events committed while the caller waited for the wallet's lock; call it
+-- after taking that lock.
 CREATE OR REPLACE FUNCTION outbox_feed_position(p_wallet_id uuid) RETURNS xid8
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN greatest(pg_current_xact_id(),
+                    (SELECT w.feed_xid FROM wallets w WHERE w.id = p_wallet_id),
                     (SELECT o.feed_xid FROM outbox o WHERE o.wallet_id = p_wallet_id
                      ORDER BY o.sequence DESC LIMIT 1));
 END $$;
