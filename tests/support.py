@@ -18,6 +18,29 @@ from wallet.auth.tokens import Role, issue_token
 from wallet.config import Settings
 
 
+def engine_posting(wallet: str, other: str | None, amount: int) -> dict[str, object]:
+    """A posting as ``ledger_post_json`` takes it: a deposit of ``amount`` into ``wallet``, or
+    (``other`` given) a transfer of it from ``other`` to ``wallet``."""
+    legs: list[dict[str, object]] = [{"wallet_id": wallet, "amount": amount, "held_delta": 0}]
+    if other is None:
+        legs.append({"system_kind": "EXTERNAL", "amount": -amount, "held_delta": 0})
+    else:
+        legs.append({"wallet_id": other, "amount": -amount, "held_delta": 0})
+    return {
+        "caller": "engine-test",
+        "idempotency_key": uuid4().hex,
+        "fingerprint": "f",
+        "journal_id": str(uuid4()),
+        "journal_type": "DEPOSIT" if other is None else "TRANSFER",
+        "event_type": "wallet.deposit.completed" if other is None else "wallet.transfer.completed",
+        "wallet_id": wallet if other is None else other,
+        "amount": amount,
+        "trace_id": "engine-test",
+        "audit_refusal": False,
+        "legs": legs,
+    }
+
+
 def with_user(url: str, user: str, password: str | None = None) -> str:
     """The same database URL, logging in as ``user``."""
     scheme, rest = url.split("://", 1)

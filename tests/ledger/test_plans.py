@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from uuid import uuid4
 
 import psycopg
 import pytest
 
 from tests.conftest import migrated_database
+from tests.support import engine_posting
 
 
 @pytest.fixture
@@ -25,27 +25,6 @@ def vacuumed_empty_database() -> Iterator[str]:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
         yield url
-
-
-def _posting(wallet: str, other: str | None, amount: int) -> dict[str, object]:
-    legs: list[dict[str, object]] = [{"wallet_id": wallet, "amount": amount, "held_delta": 0}]
-    if other is None:
-        legs.append({"system_kind": "EXTERNAL", "amount": -amount, "held_delta": 0})
-    else:
-        legs.append({"wallet_id": other, "amount": -amount, "held_delta": 0})
-    return {
-        "caller": "plans-test",
-        "idempotency_key": uuid4().hex,
-        "fingerprint": "f",
-        "journal_id": str(uuid4()),
-        "journal_type": "DEPOSIT" if other is None else "TRANSFER",
-        "event_type": "wallet.deposit.completed" if other is None else "wallet.transfer.completed",
-        "wallet_id": wallet if other is None else other,
-        "amount": amount,
-        "trace_id": "plans-test",
-        "audit_refusal": False,
-        "legs": legs,
-    }
 
 
 def _engine_plans(url: str) -> list[str]:
@@ -68,7 +47,10 @@ def _engine_plans(url: str) -> list[str]:
         ):
             conn.execute(f"SET auto_explain.{setting} = {value}")
         conn.execute("SET client_min_messages = notice")
-        batches = ([_posting(a, None, 500), _posting(b, None, 500)], [_posting(b, a, 100)])
+        batches = (
+            [engine_posting(a, None, 500), engine_posting(b, None, 500)],
+            [engine_posting(b, a, 100)],
+        )
         for batch in batches:
             conn.execute("SELECT count(*) FROM ledger_post_json(%s::jsonb)", (json.dumps(batch),))
     return [plan for plan in plans if "Query Text" in plan and "ledger_post_json" not in plan]

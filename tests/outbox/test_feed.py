@@ -9,7 +9,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.support import Api
+from tests.support import Api, engine_posting
 from wallet.auth.tokens import Role
 
 
@@ -146,27 +146,6 @@ async def test_feed_keeps_each_wallets_sequence_order(api: Api, database_url: st
         await newer.close()
 
 
-def _deposit(wallet_id: str) -> str:
-    return json.dumps(
-        [
-            {
-                "caller": "feed-test",
-                "journal_id": str(uuid4()),
-                "journal_type": "DEPOSIT",
-                "event_type": "wallet.deposit.completed",
-                "wallet_id": wallet_id,
-                "amount": 1,
-                "trace_id": "feed-test",
-                "audit_refusal": False,
-                "legs": [
-                    {"wallet_id": wallet_id, "amount": 1, "held_delta": 0},
-                    {"system_kind": "EXTERNAL", "amount": -1, "held_delta": 0},
-                ],
-            }
-        ]
-    )
-
-
 async def test_engine_keeps_each_wallets_sequence_order_in_the_feed(
     api: Api, owner: str, database_url: str
 ) -> None:
@@ -182,9 +161,15 @@ async def test_engine_keeps_each_wallets_sequence_order_in_the_feed(
         await older_tx.start()
         await older.fetchval("SELECT pg_current_xact_id()")
         await newer_tx.start()
-        await newer.execute("SELECT * FROM ledger_post_json($1::jsonb)", _deposit(wallet_id))
+        await newer.execute(
+            "SELECT * FROM ledger_post_json($1::jsonb)",
+            json.dumps([engine_posting(wallet_id, None, 1)]),
+        )
         await newer_tx.commit()
-        await older.execute("SELECT * FROM ledger_post_json($1::jsonb)", _deposit(wallet_id))
+        await older.execute(
+            "SELECT * FROM ledger_post_json($1::jsonb)",
+            json.dumps([engine_posting(wallet_id, None, 1)]),
+        )
         await older_tx.commit()
 
         page = await _read_feed(api, start)
