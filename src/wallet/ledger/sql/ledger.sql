@@ -453,20 +453,9 @@ BEGIN
     END IF;
 
     -- 4. What the in-memory pass needs besides the rows (each wallet's latest feed position
-    --    is on its locked row, migrations/0015): entry ids for the most entries the batch
-    --    could write (unused ones are gaps, as usual).
+    --    is on its locked row, migrations/0015): the wallets' slots, and entry ids for the most
+    --    entries the batch could write (unused ones are gaps, as usual).
     w_touched := array_fill(false, ARRAY[cardinality(w_id)]);
-    -- Entry ids come in blocks, one nextval each (the sequence steps by the block's size,
-    -- migrations/0014), in entry order: a wallet's later entries in the batch get higher ids.
-    entry_sequence := pg_get_serial_sequence('entries', 'id');
-    SELECT count(*) INTO entries_wanted
-      FROM unnest(p_postings) WITH ORDINALITY AS x CROSS JOIN LATERAL unnest(x.legs) AS leg
-      WHERE decision[x.ordinality] = 'new';
-    SELECT seqincrement INTO id_block FROM pg_sequence WHERE seqrelid = entry_sequence::regclass;
-    SELECT array_agg(nextval(entry_sequence)) INTO id_blocks
-      FROM generate_series(1, (entries_wanted + id_block - 1) / id_block);
-    SELECT array_agg(id_blocks[k.k / id_block + 1] + k.k % id_block ORDER BY k.k) INTO entry_ids
-      FROM generate_series(0, entries_wanted - 1) AS k(k);
     own_xid := pg_current_xact_id();
 
     -- Each posting's addressed wallet and each leg's wallet as a slot, joined once for the
@@ -488,6 +477,16 @@ BEGIN
             AND by_kind.kind = leg.system_kind
             AND by_kind.currency = coalesce(leg.currency, w_currency[a.slot])
       WHERE decision[x.ordinality] = 'new';
+    -- Entry ids come in blocks, one nextval each (the sequence steps by the block's size,
+    -- migrations/0014), in entry order: a wallet's later entries in the batch get higher ids.
+    -- One per leg of the new postings, as leg_slots has.
+    entries_wanted := coalesce(cardinality(leg_slots), 0);
+    entry_sequence := pg_get_serial_sequence('entries', 'id');
+    SELECT seqincrement INTO id_block FROM pg_sequence WHERE seqrelid = entry_sequence::regclass;
+    SELECT array_agg(nextval(entry_sequence)) INTO id_blocks
+      FROM generate_series(1, (entries_wanted + id_block - 1) / id_block);
+    SELECT array_agg(id_blocks[k.k / id_block + 1] + k.k % id_block ORDER BY k.k) INTO entry_ids
+      FROM generate_series(0, entries_wanted - 1) AS k(k);
 
     -- 5. Decide each posting in order, on the running balances.
     FOR i IN 1..n LOOP
