@@ -49,7 +49,7 @@ from posting import fund_wallets, transfers_sql  # noqa: E402
 # from it when claimed).
 FILL_BATCH = 500
 
-BACKLOG = "SELECT count(*) FROM outbox WHERE status = 'PENDING'"
+BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND dead_lettered_at IS NULL"
 
 
 def parse_args() -> argparse.Namespace:

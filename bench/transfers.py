@@ -233,7 +233,9 @@ async def database_figures(url: str) -> dict[str, int]:
             list(WRITTEN_TABLES),
         )
         journals = await conn.fetchval("SELECT count(*) FROM journals")
-        backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'PENDING'")
+        backlog = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL AND dead_lettered_at IS NULL"
+        )
         by_table = {f"bytes:{row['t']}": int(row["size"]) for row in sizes}
         total = sum(by_table.values())
         return {"bytes": total, "journals": int(journals), "backlog": int(backlog), **by_table}

@@ -93,7 +93,7 @@ def assert_per_wallet_order(deliveries: list[Delivered]) -> dict[str, list[int]]
 
 async def outbox_event_ids(db: Any, wallet_ids: Iterable[str]) -> set[str]:
     rows = await db.fetch(
-        "SELECT event_id FROM outbox WHERE wallet_id = ANY($1::uuid[])",
+        "SELECT event_id FROM outbox_documents WHERE wallet_id = ANY($1::uuid[])",
         [UUID(w) for w in wallet_ids],
     )
     return {str(row["event_id"]) for row in rows}

@@ -44,7 +44,7 @@ async def test_outbox_backlog_reports_count_and_oldest_age(
         UUID(wallet_id),
     )
     pending: int = await db.fetchval(
-        "SELECT count(*) FROM outbox WHERE published_at IS NULL AND status = 'PENDING'"
+        "SELECT count(*) FROM outbox_documents WHERE status = 'PENDING'"
     )
 
     await refresh_backlog(app.state.pool)

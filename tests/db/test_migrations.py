@@ -47,6 +47,7 @@ LANDED = {
     "0015.feed-position-on-the-wallet": (
         "cc8e93b7beed39d6c07ab5a981a0e3f08cd8e5245e564a0164215c3a078d3128"
     ),
+    "0016.leaner-outbox-rows": "554e01766488d5e29d5923faa8900a7f8c30406082621bd553951568ea3b8728",
 }
 
 
@@ -140,6 +141,14 @@ async def test_upgrade_from_the_v1_layout(scratch_database: str) -> None:
         )
         moved = await conn.fetchval(_V1_TRANSFER, "k2", uuid4(), payer, payee, 30)
         assert (funded, moved) == ("posted", "posted")
+        # v1's delivery states, set the way v1's publisher set them (a status beside the
+        # times, and a DEAD row whose time it did not set), survive the status column (0016).
+        v1_events = await conn.fetch("SELECT id, event_id FROM outbox ORDER BY id")
+        await conn.execute(
+            "UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE id = $1",
+            v1_events[0]["id"],
+        )
+        await conn.execute("UPDATE outbox SET status = 'DEAD' WHERE id = $1", v1_events[1]["id"])
         v1_hold_json = await conn.fetchval("SELECT pg_get_functiondef('hold_json'::regproc)")
         assert "json_time" not in v1_hold_json
 
@@ -181,6 +190,18 @@ async def test_upgrade_from_the_v1_layout(scratch_database: str) -> None:
             "SELECT id, balance FROM wallets WHERE id = ANY($1::uuid[])", [payer, payee]
         )
         assert {row["id"]: row["balance"] for row in balances} == {payer: 65, payee: 35}
+        # v1's events keep their ids and states; the v2 engine's event derives its id.
+        events = await conn.fetch(
+            """SELECT o.event_id AS stored, d.event_id, d.status, o.journal_id
+               FROM outbox o JOIN outbox_documents d USING (wallet_id, sequence)
+               ORDER BY o.id"""
+        )
+        assert [(row["stored"], row["event_id"], row["status"]) for row in events[:3]] == [
+            (v1["event_id"], v1["event_id"], status)
+            for v1, status in zip(v1_events, ["PUBLISHED", "DEAD", "PENDING"], strict=True)
+        ]
+        v2_events = [row for row in events if row["journal_id"] == journal_id]
+        assert [(row["stored"], row["event_id"].version) for row in v2_events] == [(None, 8)] * 2
         # v1 entries and v2 entries form one unbroken chain per wallet; the books balance.
         assert await audit_repository.find_tampering(conn) == []
     finally:

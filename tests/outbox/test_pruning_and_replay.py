@@ -21,21 +21,22 @@ async def _event(db: Any, *, status: str, published_hours_ago: float | None) -> 
     await db.execute(
         """
         INSERT INTO outbox (event_id, event_type, wallet_id, sequence, payload, trace_id,
-                            status, published_at, attempts)
-        VALUES ($1, 'wallet.test.retention', $2, 1, '{}', 'retention', $3,
-                now() - make_interval(secs => $4 * 3600), 4)
+                            published_at, dead_lettered_at, attempts)
+        VALUES ($1, 'wallet.test.retention', $2, 1, '{}', 'retention',
+                now() - make_interval(secs => $3 * 3600), CASE WHEN $4 THEN now() END, 4)
         """,
         event_id,
         uuid4(),
-        status,
         published_hours_ago,
+        status == "DEAD",
     )
+    assert await _status(db, event_id) == status
     return event_id
 
 
 async def _status(db: Any, event_id: UUID) -> str | None:
     status: str | None = await db.fetchval(
-        "SELECT status FROM outbox WHERE event_id = $1", event_id
+        "SELECT status FROM outbox_documents WHERE event_id = $1", event_id
     )
     return status
 
@@ -73,7 +74,7 @@ async def test_replay_command_queues_events_again(
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "queued 1 event(s)" in result.output
-    row = await db.fetchrow("SELECT * FROM outbox WHERE event_id = $1", dead)
+    row = await db.fetchrow("SELECT * FROM outbox_documents WHERE event_id = $1", dead)
     assert (row["status"], row["attempts"], row["dead_lettered_at"]) == ("PENDING", 0, None)
     assert await _status(db, delivered) == "PUBLISHED"
     assert refused.exit_code != 0

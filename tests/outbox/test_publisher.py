@@ -32,7 +32,7 @@ def _worker_settings(settings: Settings, url: str, sink: EventSink, **extra: Any
 
 async def _statuses(db: Any, wallet_ids: list[str]) -> dict[str, int]:
     rows = await db.fetch(
-        "SELECT status, count(*) AS n FROM outbox WHERE wallet_id = ANY($1::uuid[]) "
+        "SELECT status, count(*) AS n FROM outbox_documents WHERE wallet_id = ANY($1::uuid[]) "
         "GROUP BY status",
         wallet_ids,
     )
@@ -116,7 +116,7 @@ async def test_poison_event_is_dead_lettered_while_others_flow(
         await event_sink.wait_until(
             lambda: len(event_sink.for_wallets([healthy, str(poisoned_wallet)])) == 3
         )
-    row = await db.fetchrow("SELECT * FROM outbox WHERE id = $1", poison_id)
+    row = await db.fetchrow("SELECT * FROM outbox_documents WHERE id = $1", poison_id)
     assert row["status"] == "DEAD" and row["attempts"] == 3
     assert row["dead_lettered_at"] is not None and "routing key" in row["last_error"]
     assert REGISTRY.get_sample_value("wallet_outbox_dead_lettered_total") == dead_before + 1

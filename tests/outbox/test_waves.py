@@ -92,7 +92,7 @@ async def test_a_nacked_event_holds_back_its_wallet_until_it_is_resolved(
         # Each event twice (nacked, then dead-lettered), and never a later one in between.
         assert attempts == [1, 1, 2, 2, 3, 3]
     statuses = await db.fetch(
-        "SELECT DISTINCT status FROM outbox WHERE wallet_id = ANY($1::uuid[])",
+        "SELECT DISTINCT status FROM outbox_documents WHERE wallet_id = ANY($1::uuid[])",
         [UUID(str(wallet)), UUID(str(other))],
     )
     assert [row["status"] for row in statuses] == ["DEAD"]

@@ -88,7 +88,9 @@ async def test_without_a_broker_the_server_says_so_once_and_the_feed_serves(
     assert len(notices) == 1
     assert ready.json()["checks"]["broker"] == "disabled"
     assert [item["type"] for item in served] == ["wallet.created", "wallet.deposit.completed"]
-    statuses = await db.fetch("SELECT status FROM outbox WHERE wallet_id = $1::uuid", wallet)
+    statuses = await db.fetch(
+        "SELECT status FROM outbox_documents WHERE wallet_id = $1::uuid", wallet
+    )
     assert [row["status"] for row in statuses] == ["PENDING", "PENDING"]
 
 

@@ -90,7 +90,7 @@ async def _wait_for(condition: Any, within: float = 30.0) -> None:
 
 async def _all_published(db: Any, wallets: list[str]) -> bool:
     pending: int = await db.fetchval(
-        "SELECT count(*) FROM outbox WHERE wallet_id = ANY($1::uuid[]) AND status <> 'PUBLISHED'",
+        "SELECT count(*) FROM outbox WHERE wallet_id = ANY($1::uuid[]) AND published_at IS NULL",
         wallets,
     )
     return pending == 0
@@ -116,7 +116,8 @@ async def test_sigkill_between_publish_and_mark_loses_nothing(
             within=30,
         )
         assert await blocker.fetchval(
-            "SELECT count(*) FROM outbox WHERE wallet_id = ANY($1::uuid[]) AND status = 'PENDING'",
+            "SELECT count(*) FROM outbox_documents"
+            " WHERE wallet_id = ANY($1::uuid[]) AND status = 'PENDING'",
             wallets,
         ) == len(expected)
         first.send_signal(signal.SIGKILL)

@@ -32,11 +32,12 @@ def _event(row: Any) -> OutboxEvent:
 # A wallet's events go out in sequence order: a wallet's first undelivered event (its head) is
 # claimed with a row lock that other workers skip, and later events of that wallet only ride
 # behind their head in the same claim, up to the first one still waiting to retry. While a head
-# is locked it is still PENDING to everyone else, so no other worker takes its followers.
+# is locked it is still pending to everyone else, so no other worker takes its followers.
 # A wallet's undelivered events are always the tail of its sequence (new events are appended,
 # delivery goes from the front, dead letters only leave the front), so "the previous event is
-# not PENDING" identifies a head with one probe of the (wallet_id, sequence) index. Only a
-# replayed event breaks the rule, and it has been delivered before.
+# not pending" identifies a head with one probe of the (wallet_id, sequence) index. Only a
+# replayed event breaks the rule, and it has been delivered before. Pending is neither
+# published nor dead-lettered (the row keeps no status: migrations/0016).
 #
 # The event's `data` is the one expression `(o.payload)::text` below: JSON text rendered by the
 # database, which the publisher splices into the envelope as it is (no decoding and encoding
@@ -45,11 +46,12 @@ _CLAIM = """
 WITH heads AS (
     SELECT o.wallet_id, o.sequence
     FROM outbox AS o
-    WHERE o.published_at IS NULL AND o.status = 'PENDING'
+    WHERE o.published_at IS NULL AND o.dead_lettered_at IS NULL
       AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= now())
-      AND (SELECT previous.status FROM outbox AS previous
+      AND (SELECT previous.published_at IS NULL AND previous.dead_lettered_at IS NULL
+           FROM outbox AS previous
            WHERE previous.wallet_id = o.wallet_id AND previous.sequence < o.sequence
-           ORDER BY previous.sequence DESC LIMIT 1) IS DISTINCT FROM 'PENDING'
+           ORDER BY previous.sequence DESC LIMIT 1) IS NOT TRUE
     ORDER BY o.id
     LIMIT $1
     FOR UPDATE OF o SKIP LOCKED
@@ -63,7 +65,7 @@ WITH heads AS (
                    OVER (ORDER BY f.sequence) AS due
         FROM (SELECT sequence, next_attempt_at FROM outbox
               WHERE wallet_id = heads.wallet_id AND sequence > heads.sequence
-                AND status = 'PENDING'
+                AND published_at IS NULL AND dead_lettered_at IS NULL
               ORDER BY sequence LIMIT $2) AS f
     ) AS later
     WHERE later.due
@@ -109,7 +111,7 @@ async def claim_due(conn: Connection, *, heads: int, per_wallet: int) -> list[Ou
 async def mark_published(conn: Connection, *, outbox_ids: Sequence[int]) -> None:
     await conn.execute(
         """
-        UPDATE outbox SET status = 'PUBLISHED', published_at = now(), last_error = NULL
+        UPDATE outbox SET published_at = now(), last_error = NULL
         WHERE id = ANY($1::bigint[]) AND published_at IS NULL  -- through outbox_unpublished
         """,
         list(outbox_ids),
@@ -134,7 +136,6 @@ async def record_failures(conn: Connection, failures: Sequence[FailedAttempt]) -
         SET attempts = f.attempts,
             last_error = f.error,
             next_attempt_at = now() + make_interval(secs => f.retry_in),
-            status = CASE WHEN f.dead THEN 'DEAD' ELSE 'PENDING' END,
             dead_lettered_at = CASE WHEN f.dead THEN now() END
         FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::text[], $5::boolean[])
              AS f(id, attempts, retry_in, error, dead)
@@ -152,8 +153,10 @@ async def backlog(conn: Connection) -> tuple[int, float]:
     """Pending events: how many, and the age in seconds of the oldest (0 when none)."""
     row = await conn.fetchrow(
         """SELECT count(*) AS pending,
-                  coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age
-           FROM outbox WHERE published_at IS NULL AND status = 'PENDING'"""
+                  coalesce(extract(epoch FROM now() - min(coalesce(o.created_at, j.created_at))),
+                           0)::float8 AS oldest_age
+           FROM outbox o LEFT JOIN journals j ON j.id = o.journal_id
+           WHERE o.published_at IS NULL AND o.dead_lettered_at IS NULL"""
     )
     assert row is not None
     return row["pending"], row["oldest_age"]
@@ -186,8 +189,7 @@ async def delete_published(conn: Connection, *, older_than_hours: float, limit: 
         """
         WITH expired AS (  -- deleted by row address: no index on id alone (migrations/0013)
             SELECT ctid FROM outbox
-            WHERE status = 'PUBLISHED'
-              AND published_at < now() - make_interval(secs => $1 * 3600)
+            WHERE published_at < now() - make_interval(secs => $1 * 3600)
             ORDER BY published_at
             LIMIT $2
             FOR UPDATE SKIP LOCKED
@@ -209,10 +211,13 @@ async def reset_for_replay(
     result = await conn.execute(
         """
         UPDATE outbox
-        SET status = 'PENDING', published_at = NULL, attempts = 0, last_error = NULL,
-            dead_lettered_at = NULL, next_attempt_at = NULL
-        WHERE (event_id = ANY($1::uuid[]) OR ($2::timestamptz IS NOT NULL AND created_at >= $2))
-          AND status <> 'PENDING'
+        SET published_at = NULL, attempts = NULL, last_error = NULL, dead_lettered_at = NULL,
+            next_attempt_at = NULL
+        FROM outbox_documents AS d  -- the derived event id and time (outbox.sql)
+        WHERE d.wallet_id = outbox.wallet_id AND d.sequence = outbox.sequence
+          AND (d.event_id = ANY($1::uuid[])
+               OR ($2::timestamptz IS NOT NULL AND d.created_at >= $2))
+          AND (outbox.published_at IS NOT NULL OR outbox.dead_lettered_at IS NOT NULL)
         """,
         list(event_ids),
         since,

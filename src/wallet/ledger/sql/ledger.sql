@@ -308,7 +308,7 @@ DECLARE
     backs_count integer := 0;
     ev_type text[] := '{}'; ev_wallet uuid[] := '{}'; ev_sequence bigint[] := '{}';
     ev_journal uuid[] := '{}'; ev_feed xid8[] := '{}';
-    ev_traceparent text[] := '{}'; ev_created timestamptz[] := '{}';
+    ev_traceparent text[] := '{}';
     key_caller text[] := '{}'; key_key text[] := '{}'; key_fingerprint bytea[] := '{}';
     key_journal uuid[] := '{}';
     journals_count integer := 0;
@@ -694,7 +694,6 @@ BEGIN
                 -- Not stored twice: an event whose trace id is its traceparent (a traced
                 -- request without X-Trace-Id) continues it from trace_id (stored_traceparent).
                 ev_traceparent[events_count] := nullif(p.traceparent, p.trace_id);
-                ev_created[events_count] := posted_at;
             END IF;
         END LOOP;
 
@@ -803,12 +802,12 @@ BEGIN
          WHERE g.id = t.grant_id;
     END IF;
     IF events_count > 0 THEN
-        -- No trace id: an event's is its journal's (outbox_documents reads it from there).
-        INSERT INTO outbox (event_id, event_type, wallet_id, sequence, journal_id, feed_xid,
-                            traceparent, created_at)
-        SELECT uuid_v7(), u.*
-        FROM unnest(ev_type, ev_wallet, ev_sequence, ev_journal, ev_feed, ev_traceparent,
-                    ev_created) AS u;
+        -- No event id, trace id or time: an event's id is derived from its wallet and sequence,
+        -- its trace id and time are its journal's (outbox_documents reads them, 0016).
+        INSERT INTO outbox (event_type, wallet_id, sequence, journal_id, feed_xid, traceparent,
+                            created_at)
+        SELECT u.*, NULL::timestamptz
+        FROM unnest(ev_type, ev_wallet, ev_sequence, ev_journal, ev_feed, ev_traceparent) AS u;
     END IF;
     IF keys_count > 0 THEN
         INSERT INTO idempotency_keys (caller, key, fingerprint, journal_id, status_code)
