@@ -48,6 +48,9 @@ LANDED = {
         "cc8e93b7beed39d6c07ab5a981a0e3f08cd8e5245e564a0164215c3a078d3128"
     ),
     "0016.leaner-outbox-rows": "554e01766488d5e29d5923faa8900a7f8c30406082621bd553951568ea3b8728",
+    "0017.event-indexes-by-transaction": (
+        "65aa65566e23de35b51200ddd94c8b22deb1322b214e6e1a2617b67d779db95a"
+    ),
 }
 
 

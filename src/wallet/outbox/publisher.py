@@ -91,9 +91,7 @@ class OutboxPublisher:
             if not events:
                 return 0
             outcome = await self._publish(events)
-            await repository.mark_published(
-                conn, outbox_ids=[event.id for event in outcome.published]
-            )
+            await repository.mark_published(conn, events=outcome.published)
             await repository.record_failures(conn, outcome.failures)
         self._observe(outcome)
         if outcome.broker_lost is not None:
@@ -188,7 +186,8 @@ class OutboxPublisher:
         else:
             logger.warning("outbox event not published; will retry", extra=details)
         return FailedAttempt(
-            outbox_id=event.id,
+            wallet_id=event.wallet_id,
+            sequence=event.sequence,
             attempts=attempts,
             retry_in_seconds=retry_in,
             error=str(exc),

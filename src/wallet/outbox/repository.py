@@ -52,7 +52,7 @@ WITH heads AS (
            FROM outbox AS previous
            WHERE previous.wallet_id = o.wallet_id AND previous.sequence < o.sequence
            ORDER BY previous.sequence DESC LIMIT 1) IS NOT TRUE
-    ORDER BY o.id
+    ORDER BY o.feed_xid  -- the oldest transactions' events first (outbox_unpublished)
     LIMIT $1
     FOR UPDATE OF o SKIP LOCKED
 ), claimed AS (
@@ -108,19 +108,25 @@ async def claim_due(conn: Connection, *, heads: int, per_wallet: int) -> list[Ou
     ]
 
 
-async def mark_published(conn: Connection, *, outbox_ids: Sequence[int]) -> None:
+# Claimed rows are found again by (wallet_id, sequence): unique and indexed, where the outbox
+# has no index on id (migrations/0013, 0017).
+async def mark_published(conn: Connection, *, events: Sequence[OutboxEvent]) -> None:
     await conn.execute(
         """
         UPDATE outbox SET published_at = now(), last_error = NULL
-        WHERE id = ANY($1::bigint[]) AND published_at IS NULL  -- through outbox_unpublished
+        FROM unnest($1::uuid[], $2::bigint[]) AS m(wallet_id, sequence)
+        WHERE outbox.wallet_id = m.wallet_id AND outbox.sequence = m.sequence
+          AND outbox.published_at IS NULL
         """,
-        list(outbox_ids),
+        [event.wallet_id for event in events],
+        [event.sequence for event in events],
     )
 
 
 @dataclass(frozen=True, slots=True)
 class FailedAttempt:
-    outbox_id: int
+    wallet_id: UUID
+    sequence: int
     attempts: int
     retry_in_seconds: float
     error: str
@@ -137,11 +143,13 @@ async def record_failures(conn: Connection, failures: Sequence[FailedAttempt]) -
             last_error = f.error,
             next_attempt_at = now() + make_interval(secs => f.retry_in),
             dead_lettered_at = CASE WHEN f.dead THEN now() END
-        FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::text[], $5::boolean[])
-             AS f(id, attempts, retry_in, error, dead)
-        WHERE outbox.id = f.id AND outbox.published_at IS NULL  -- through outbox_unpublished
+        FROM unnest($1::uuid[], $2::bigint[], $3::integer[], $4::float8[], $5::text[],
+                    $6::boolean[]) AS f(wallet_id, sequence, attempts, retry_in, error, dead)
+        WHERE outbox.wallet_id = f.wallet_id AND outbox.sequence = f.sequence
+          AND outbox.published_at IS NULL
         """,
-        [f.outbox_id for f in failures],
+        [f.wallet_id for f in failures],
+        [f.sequence for f in failures],
         [f.attempts for f in failures],
         [f.retry_in_seconds for f in failures],
         [f.error for f in failures],
@@ -168,13 +176,17 @@ async def feed_page(
     """Events after ``after`` whose transactions have all ended (see outbox/sql/outbox.sql)."""
     rows = await conn.fetch(
         """
+        WITH page AS (  -- the page's rows first, then each rendered (not a position's worth)
+            SELECT wallet_id, sequence FROM outbox
+            WHERE (feed_xid, id) > ($1::text::xid8, $2::bigint)
+              AND feed_xid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY feed_xid, id
+            LIMIT $3
+        )
         SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
                o.created_at, o.attempts, o.traceparent, o.feed_xid::text AS feed_xid
-        FROM outbox_documents AS o
-        WHERE (o.feed_xid, o.id) > ($1::text::xid8, $2::bigint)
-          AND o.feed_xid < pg_snapshot_xmin(pg_current_snapshot())
+        FROM outbox_documents AS o JOIN page USING (wallet_id, sequence)
         ORDER BY o.feed_xid, o.id
-        LIMIT $3
         """,
         str(after.feed_xid),
         after.outbox_id,
