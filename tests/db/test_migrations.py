@@ -51,6 +51,9 @@ LANDED = {
     "0017.event-indexes-by-transaction": (
         "65aa65566e23de35b51200ddd94c8b22deb1322b214e6e1a2617b67d779db95a"
     ),
+    "0018.journal-time-index-deduplicated": (
+        "90cb503c8b0e9c2fd6fb6f3ea38967a6d386ec1b47f7efffe05cb595987e3656"
+    ),
 }
 
 
