@@ -159,12 +159,26 @@ async def record_failures(conn: Connection, failures: Sequence[FailedAttempt]) -
 
 async def backlog(conn: Connection) -> tuple[int, float]:
     """Pending events: how many, and the age in seconds of the oldest (0 when none)."""
+    # An engine event keeps no time (its journal's, migrations/0016): the oldest of those is
+    # read from the journals of the oldest feed positions only. A journal probe per pending
+    # event took 656 ms against 53 for the count, at 180,000 pending, every few seconds.
     row = await conn.fetchrow(
-        """SELECT count(*) AS pending,
-                  coalesce(extract(epoch FROM now() - min(coalesce(o.created_at, j.created_at))),
+        """WITH pending AS (
+               SELECT count(*) AS n, min(o.created_at) AS oldest_timed FROM outbox o
+               WHERE o.published_at IS NULL AND o.dead_lettered_at IS NULL
+           ), oldest_journal AS (
+               SELECT min(j.created_at) AS at
+               FROM (SELECT o.journal_id FROM outbox o
+                     WHERE o.published_at IS NULL AND o.dead_lettered_at IS NULL
+                       AND o.created_at IS NULL
+                     ORDER BY o.feed_xid LIMIT 100) AS head
+               JOIN journals j ON j.id = head.journal_id
+           )
+           SELECT pending.n AS pending,
+                  coalesce(extract(epoch FROM now() - least(pending.oldest_timed,
+                                                            oldest_journal.at)),
                            0)::float8 AS oldest_age
-           FROM outbox o LEFT JOIN journals j ON j.id = o.journal_id
-           WHERE o.published_at IS NULL AND o.dead_lettered_at IS NULL"""
+           FROM pending, oldest_journal"""
     )
     assert row is not None
     return row["pending"], row["oldest_age"]
