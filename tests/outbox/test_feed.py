@@ -180,6 +180,34 @@ async def test_engine_keeps_each_wallets_sequence_order_in_the_feed(
         await newer.close()
 
 
+async def test_a_batchs_events_page_by_id_within_their_shared_position(
+    api: Api, owner: str, db: Any
+) -> None:
+    """A batch's events share one feed position (the index keeps one key for them,
+    migrations/0017): pages smaller than the batch still serve each once, in id order."""
+    wallets = [str((await api.create_wallet(f"{owner}-{n}"))["id"]) for n in range(7)]
+    start = await _feed_tail(api)
+    await db.execute(
+        "SELECT * FROM ledger_post_json($1::jsonb)",
+        json.dumps([engine_posting(wallet, None, 1) for wallet in wallets]),
+    )
+    written = await db.fetch(
+        """SELECT event_id, feed_xid::text AS position FROM outbox_documents
+           WHERE wallet_id = ANY($1::uuid[]) AND journal_id IS NOT NULL ORDER BY id""",
+        wallets,
+    )
+    assert len(written) == 7 and len({row["position"] for row in written}) == 1
+
+    served, cursor = [], start
+    while True:
+        page = await _read_feed(api, cursor, limit=3)
+        if not page["items"]:
+            break
+        served += [item["id"] for item in page["items"] if item["subject"] in wallets]
+        cursor = page["next_cursor"]
+    assert served == [str(row["event_id"]) for row in written]
+
+
 @pytest.mark.parametrize(
     ("role", "status"), [(Role.USER, 403), (Role.PAYMENTS, 200), (Role.ADMIN, 200)]
 )
