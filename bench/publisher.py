@@ -40,6 +40,7 @@ from wallet.db.migrations import apply_migrations  # noqa: E402
 from wallet.db.pool import Pool, create_pool  # noqa: E402
 from wallet.outbox.broker import Broker  # noqa: E402
 from wallet.outbox.publisher import OutboxPublisher, PublisherConfig  # noqa: E402
+from wallet.outbox.repository import backlog as outbox_backlog  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from posting import fund_wallets, transfers_sql  # noqa: E402
@@ -49,7 +50,11 @@ from posting import fund_wallets, transfers_sql  # noqa: E402
 # from it when claimed).
 FILL_BATCH = 500
 
-BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND dead_lettered_at IS NULL"
+
+async def pending(pool: Pool) -> int:
+    """Events waiting to be published, as the service's own backlog gauge counts them."""
+    async with pool.acquire() as conn:
+        return (await outbox_backlog(conn))[0]
 
 
 def parse_args() -> argparse.Namespace:
@@ -92,7 +97,8 @@ async def fill(url: str, *, events: int, wallets: int) -> None:
     """Transfers between random funded wallets until the outbox holds ``events``."""
     conn = await asyncpg.connect(url)
     try:
-        while (missing := events - await conn.fetchval(BACKLOG)) > 0:
+        # Nothing is published while it fills: every row in the outbox is still to go out.
+        while (missing := events - await conn.fetchval("SELECT count(*) FROM outbox")) > 0:
             batch = min(FILL_BATCH, (missing + 1) // 2)
             await conn.execute(transfers_sql(batch=batch, wallets=wallets))
         await conn.execute("VACUUM ANALYZE")
@@ -158,7 +164,7 @@ async def report(pool: Pool, started: float) -> None:
     """The backlog every five seconds while the rounds run (cancelled when they end)."""
     while True:
         await asyncio.sleep(5.0)
-        backlog = await pool.fetchval(BACKLOG)
+        backlog = await pending(pool)
         print(f"t={time.perf_counter() - started:.0f}s backlog={backlog}", flush=True)
 
 
@@ -179,7 +185,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     producer = None
     try:
         await fill(url, events=args.events, wallets=args.wallets)
-        start_backlog = await pool.fetchval(BACKLOG)
+        start_backlog = await pending(pool)
         print(f"backlog_start={start_backlog} wallets={args.wallets}", flush=True)
         if args.produce_rate:
             producer = asyncio.create_task(
@@ -202,7 +208,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         stop.set()
         if producer is not None:
             await producer
-        backlog = await pool.fetchval(BACKLOG)
+        backlog = await pending(pool)
         print(
             f"published={published} seconds={elapsed:.2f} events_per_s={published / elapsed:.0f} "
             f"produce_rate={args.produce_rate} backlog_end={backlog}"

@@ -41,6 +41,8 @@ from uuid_utils.compat import uuid7
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+from wallet.outbox.repository import backlog as pending_events  # noqa: E402
+
 JWT_SECRET = "bench-signing-secret-not-for-production-use"  # noqa: S105 - local benchmark only
 # Every table a posting writes: its storage growth per transfer is the bench's bytes figure.
 WRITTEN_TABLES = ("journals", "entries", "outbox", "idempotency_keys", "audit_log", "wallets")
@@ -233,9 +235,7 @@ async def database_figures(url: str) -> dict[str, int]:
             list(WRITTEN_TABLES),
         )
         journals = await conn.fetchval("SELECT count(*) FROM journals")
-        backlog = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL AND dead_lettered_at IS NULL"
-        )
+        backlog, _ = await pending_events(conn)
         by_table = {f"bytes:{row['t']}": int(row["size"]) for row in sizes}
         total = sum(by_table.values())
         return {"bytes": total, "journals": int(journals), "backlog": int(backlog), **by_table}
