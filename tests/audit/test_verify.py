@@ -118,6 +118,31 @@ async def test_edited_entry(history: History, db: asyncpg.Connection[Any]) -> No
     assert ("entries", str(target), "changed") in found
 
 
+async def test_entries_keep_16_bytes_of_their_hash(
+    history: History, db: asyncpg.Connection[Any]
+) -> None:
+    kept = await db.fetch(
+        """SELECT e.row_hash, entry_row_hash(coalesce(lag(e.row_hash) OVER w, '\\x'::bytea), e, j)
+                  AS digest
+           FROM entries e JOIN journals j ON j.id = e.journal_id
+           WHERE e.wallet_id = $1 WINDOW w AS (ORDER BY e.id)""",
+        history.wallet_id,
+    )
+    assert len(kept) == len(history.entry_ids)
+    assert all(row["row_hash"] == row["digest"][:16] for row in kept)
+
+
+async def test_entry_hash_cut_shorter_is_found(
+    history: History, db: asyncpg.Connection[Any]
+) -> None:
+    # A prefix of the right hash is not the hash: only 16 bytes (or a legacy entry's 32) are.
+    target = history.entry_ids[1]
+    found = await _after(
+        db, ("UPDATE entries SET row_hash = substring(row_hash FROM 1 FOR 4) WHERE id = $1", target)
+    )
+    assert ("entries", str(target), "changed") in found
+
+
 async def test_edited_journal(history: History, db: asyncpg.Connection[Any]) -> None:
     journal = history.journal_ids[1]
     found = await _after(

@@ -54,6 +54,7 @@ LANDED = {
     "0018.journal-time-index-deduplicated": (
         "90cb503c8b0e9c2fd6fb6f3ea38967a6d386ec1b47f7efffe05cb595987e3656"
     ),
+    "0019.entries-repacked": "d059d7d413a1f273c28648e4d54a3628ffb8b53b1e7c13558a9121f116781b74",
 }
 
 
@@ -208,6 +209,29 @@ async def test_upgrade_from_the_v1_layout(scratch_database: str) -> None:
         ]
         v2_events = [row for row in events if row["journal_id"] == journal_id]
         assert [(row["stored"], row["event_id"].version) for row in v2_events] == [(None, 8)] * 2
+        # v1's entries keep their 32-byte hashes (0019 moved them as they were), the v2
+        # engine's keep 16; a v1 key's 32-byte fingerprint still tells its request apart.
+        lengths = await conn.fetch(
+            """SELECT length(e.row_hash) AS kept, j.id = $1 AS v2
+               FROM entries e JOIN journals j ON j.id = e.journal_id""",
+            journal_id,
+        )
+        assert (
+            sorted((row["v2"], row["kept"]) for row in lengths)
+            == [(False, 32)] * 4 + [(True, 16)] * 2
+        )
+        for fingerprint, outcome in (("fp", "replayed"), ("other", "idempotency_key_reused")):
+            retry = dict(
+                posting,
+                caller="v1-client",
+                idempotency_key="k2",
+                fingerprint=fingerprint,
+                journal_id=str(uuid4()),
+            )
+            assert (
+                await conn.fetchval("SELECT outcome FROM ledger_post_json($1::jsonb)", [retry])
+                == outcome
+            )
         # v1 entries and v2 entries form one unbroken chain per wallet; the books balance.
         assert await audit_repository.find_tampering(conn) == []
     finally:

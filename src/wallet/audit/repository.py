@@ -72,7 +72,7 @@ WITH walked AS (
 ), judged AS (
     SELECT id, CASE
         WHEN journal_missing THEN 'journal_removed'
-        WHEN row_hash IS NULL OR recomputed IS DISTINCT FROM row_hash THEN 'changed'
+        WHEN NOT entry_hash_matches(row_hash, recomputed) THEN 'changed'
         WHEN balance_before <> coalesce(prior_balance, 0)
              OR held_before <> coalesce(prior_held, 0) THEN 'balance_discontinuity'
         END AS problem

@@ -76,8 +76,8 @@ BEGIN
     target_entry.held_after := target.held;
     target_entry.created_at := created;
     target_entry.promotional := 0;  -- an alignment changes no promotional credit
-    target_entry.row_hash :=
-        entry_row_hash(coalesce(target.chain_head, '\x'::bytea), target_entry, j);
+    target_entry.row_hash := entry_kept_hash(
+        entry_row_hash(coalesce(target.chain_head, '\x'::bytea), target_entry, j));
 
     suspense_entry.id := nextval(pg_get_serial_sequence('entries', 'id'));
     suspense_entry.journal_id := j.id;
@@ -90,8 +90,8 @@ BEGIN
     suspense_entry.held_after := suspense.held;
     suspense_entry.created_at := created;
     suspense_entry.promotional := 0;
-    suspense_entry.row_hash :=
-        entry_row_hash(coalesce(suspense.chain_head, '\x'::bytea), suspense_entry, j);
+    suspense_entry.row_hash := entry_kept_hash(
+        entry_row_hash(coalesce(suspense.chain_head, '\x'::bytea), suspense_entry, j));
 
     -- The journal and its entries in one statement (the double-entry check is per statement).
     WITH written AS (INSERT INTO journals SELECT (j).*)

@@ -185,6 +185,23 @@ CREATE OR REPLACE FUNCTION journal_hash_bytes(
             epoch_us(p_created_at)), 'UTF8')
 $$;
 
+-- What an entry keeps of its hash is the digest's first 16 bytes (migrations/0019 made room):
+-- a forgery still needs a second preimage of a 128-bit truncation of SHA-256, and the chain
+-- has no secret in it anyway (whoever can rewrite entries can rewrite their hashes; what the
+-- chain catches is an edit, insertion or removal that did not), so 16 bytes more on every
+-- entry bought nothing. Entries written before keep all 32, and are checked on all 32.
+CREATE OR REPLACE FUNCTION entry_kept_hash(p_digest bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$  -- inlined
+    SELECT substring(p_digest FROM 1 FOR 16)
+$$;
+
+CREATE OR REPLACE FUNCTION entry_hash_matches(p_kept bytea, p_digest bytea) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(length(p_kept) IN (16, 32)
+                    AND substring(p_digest FROM 1 FOR length(p_kept)) = p_kept, false)
+$$;
+
+-- The whole digest (what a kept hash is cut from, or all of it on an entry written before).
 CREATE OR REPLACE FUNCTION entry_row_hash(prev bytea, e entries, j journals) RETURNS bytea
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -367,14 +384,14 @@ BEGIN
       INTO decision, answer_status, answer_journal, answer_body, key_digest
       FROM (SELECT x.ordinality AS n, f.digest,
                    CASE WHEN prior.caller IS NULL THEN o.outcome
-                        WHEN prior.fingerprint <> f.digest THEN 'idempotency_key_reused'
+                        WHEN NOT kept.same_request THEN 'idempotency_key_reused'
                         ELSE 'replayed' END AS outcome,
                    CASE WHEN o.outcome = 'idempotency_key_in_use' THEN 409
                         WHEN prior.caller IS NULL THEN NULL
-                        WHEN prior.fingerprint <> f.digest THEN 422
+                        WHEN NOT kept.same_request THEN 422
                         ELSE prior.status_code END AS status,
-                   CASE WHEN prior.fingerprint = f.digest THEN prior.journal_id END AS journal,
-                   CASE WHEN prior.fingerprint = f.digest THEN prior.response_body END AS body
+                   CASE WHEN kept.same_request THEN prior.journal_id END AS journal,
+                   CASE WHEN kept.same_request THEN prior.response_body END AS body
             FROM unnest(p_postings) WITH ORDINALITY AS x
             JOIN unnest(decision) WITH ORDINALITY AS o(outcome, n) ON o.n = x.ordinality
             CROSS JOIN LATERAL (SELECT idempotency_digest(x.fingerprint) AS digest) AS f
@@ -382,6 +399,8 @@ BEGIN
                 SELECT * FROM idempotency_keys k
                 WHERE o.outcome = 'new' AND k.caller = x.caller AND k.key = x.idempotency_key
                 LIMIT 1) AS prior ON true
+            CROSS JOIN LATERAL (
+                SELECT idempotency_matches(prior.fingerprint, f.digest) AS same_request) AS kept
             ORDER BY x.ordinality
            ) AS d;
 
@@ -630,11 +649,11 @@ BEGIN
             this_entry := entry_ids[entries_count];
             this_balance_after := w_balance[this_slot] + deltas[idx];
             this_held_after := w_held[this_slot] + held_deltas[idx];
-            this_hash := sha256(coalesce(w_head[this_slot], '\x'::bytea)
+            this_hash := entry_kept_hash(sha256(coalesce(w_head[this_slot], '\x'::bytea)
                 || entry_hash_bytes(this_entry, this_journal, w_id[this_slot], w_currency[this_slot],
                                     deltas[idx], w_balance[this_slot], this_balance_after,
                                     w_held[this_slot], this_held_after, posted_at)
-                || this_journal_bytes);
+                || this_journal_bytes));
             en_promo[entries_count] := promo_deltas[idx];
             IF promo_deltas[idx] < 0 THEN
                 uses_count := uses_count + 1;
