@@ -55,6 +55,12 @@ LANDED = {
         "90cb503c8b0e9c2fd6fb6f3ea38967a6d386ec1b47f7efffe05cb595987e3656"
     ),
     "0019.entries-repacked": "d059d7d413a1f273c28648e4d54a3628ffb8b53b1e7c13558a9121f116781b74",
+    "0020.idempotency-keys-hashed": (
+        "56946ae14c838ebdda520442e31b7a74ecaa12a904c36eaf75db09ad323ccd5a"
+    ),
+    "0021.outbox-rows-without-id": (
+        "e59c5d4eaec18853314cabfaca186ca64033d97e3bd33817adfdebfc45e1e64a"
+    ),
 }
 
 
@@ -199,7 +205,7 @@ async def test_upgrade_from_the_v1_layout(scratch_database: str) -> None:
         assert {row["id"]: row["balance"] for row in balances} == {payer: 65, payee: 35}
         # v1's events keep their ids and states; the v2 engine's event derives its id.
         events = await conn.fetch(
-            """SELECT o.event_id AS stored, d.event_id, d.status, o.journal_id
+            """SELECT o.id, o.event_id AS stored, d.event_id, d.status, o.journal_id
                FROM outbox o JOIN outbox_documents d USING (wallet_id, sequence)
                ORDER BY o.id"""
         )
@@ -209,6 +215,9 @@ async def test_upgrade_from_the_v1_layout(scratch_database: str) -> None:
         ]
         v2_events = [row for row in events if row["journal_id"] == journal_id]
         assert [(row["stored"], row["event_id"].version) for row in v2_events] == [(None, 8)] * 2
+        # v1's events keep their row ids (a feed cursor of then names one); new ones store none.
+        assert all(row["id"] is not None for row in events[:3])
+        assert [row["id"] for row in v2_events] == [None, None]
         # v1's entries keep their 32-byte hashes (0019 moved them as they were), the v2
         # engine's keep 16; a v1 key's 32-byte fingerprint still tells its request apart.
         lengths = await conn.fetch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
@@ -14,6 +15,7 @@ from wallet.outbox.core import (
     FEED_START,
     EventNotPublishable,
     FeedPosition,
+    LegacyFeedPosition,
     OutboxEvent,
     build_envelope,
     decode_feed_cursor,
@@ -26,7 +28,6 @@ from wallet.outbox.core import (
 
 def _event(event_type: str = "wallet.deposit.completed", payload: object = None) -> OutboxEvent:
     return OutboxEvent(
-        id=7,
         event_id=uuid4(),
         event_type=event_type,
         wallet_id=uuid4(),
@@ -79,12 +80,32 @@ def test_retry_delay_grows_exponentially_with_bounded_jitter() -> None:
 
 
 def test_feed_cursor_round_trips_and_refuses_anything_else() -> None:
-    position = FeedPosition(feed_xid=123456789012, outbox_id=42)
+    position = FeedPosition(feed_xid=123456789012, wallet_id=uuid4(), sequence=42)
     assert decode_feed_cursor(encode_feed_cursor(position)) == position
     assert decode_feed_cursor(None) == FEED_START
-    for bad in ("nope", "djE6MQ", encode_feed_cursor(position)[:-2] + "!!"):
+    wallet = position.wallet_id
+    for bad in (
+        "nope",
+        "djE6MQ",
+        encode_feed_cursor(position)[:-8] + "!!",  # cut short
+        _cursor(f"e2:1:{wallet}"),  # no sequence
+        _cursor("e2:1:not-a-uuid:3"),
+        _cursor(f"e2:1:{wallet}:-1"),
+        _cursor(f"e2:{2**63}:{wallet}:1"),
+        _cursor(f"e3:1:{wallet}:1"),
+        _cursor("e1:1:2:3"),
+        _cursor(f"e1:1:{2**63}"),
+    ):
         with pytest.raises(InvalidCursor):
             decode_feed_cursor(bad)
+
+
+def test_a_cursor_of_before_0021_names_its_row_id() -> None:
+    assert decode_feed_cursor(_cursor("e1:123:45")) == LegacyFeedPosition(123, 45)
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 @pytest.mark.parametrize(

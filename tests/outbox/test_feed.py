@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 from uuid import uuid4
@@ -180,11 +181,12 @@ async def test_engine_keeps_each_wallets_sequence_order_in_the_feed(
         await newer.close()
 
 
-async def test_a_batchs_events_page_by_id_within_their_shared_position(
+async def test_a_batchs_events_page_by_wallet_within_their_shared_position(
     api: Api, owner: str, db: Any
 ) -> None:
     """A batch's events share one feed position (the index keeps one key for them,
-    migrations/0017): pages smaller than the batch still serve each once, in id order."""
+    migrations/0017): pages smaller than the batch still serve each once, by wallet and
+    sequence (the rows store no id: migrations/0021)."""
     wallets = [str((await api.create_wallet(f"{owner}-{n}"))["id"]) for n in range(7)]
     start = await _feed_tail(api)
     await db.execute(
@@ -193,7 +195,8 @@ async def test_a_batchs_events_page_by_id_within_their_shared_position(
     )
     written = await db.fetch(
         """SELECT event_id, feed_xid::text AS position FROM outbox_documents
-           WHERE wallet_id = ANY($1::uuid[]) AND journal_id IS NOT NULL ORDER BY id""",
+           WHERE wallet_id = ANY($1::uuid[]) AND journal_id IS NOT NULL
+           ORDER BY wallet_id, sequence""",
         wallets,
     )
     assert len(written) == 7 and len({row["position"] for row in written}) == 1
@@ -206,6 +209,43 @@ async def test_a_batchs_events_page_by_id_within_their_shared_position(
         served += [item["id"] for item in page["items"] if item["subject"] in wallets]
         cursor = page["next_cursor"]
     assert served == [str(row["event_id"]) for row in written]
+
+
+async def test_a_cursor_of_before_0021_goes_on_without_skipping(api: Api, db: Any) -> None:
+    """Events written before migrations/0021 keep their row ids, and a cursor handed out then
+    names one, (feed_xid, id), from when a transaction's events went in id order. Read with
+    it, the feed goes on just before that transaction's first event (by wallet) with a larger
+    id: none of those is lost, and what it serves again is only what sorts after that one."""
+    wallets = sorted(uuid4() for _ in range(6))
+    ids = [1, 4, 2, 6, 3, 5]  # wallets[1], [3] and [5] come after id 3
+    base = 10**15
+    async with db.transaction():
+        position = await db.fetchval("SELECT pg_current_xact_id()::text")
+        for legacy_id, wallet in zip(ids, wallets, strict=True):
+            await db.execute(
+                """INSERT INTO outbox (id, event_id, event_type, wallet_id, sequence, feed_xid,
+                                       payload, trace_id)
+                   VALUES ($1, gen_random_uuid(), 'wallet.test.feed', $2, 1,
+                           pg_current_xact_id(), '{}', 'feed-test')""",
+                base + legacy_id,
+                wallet,
+            )
+
+    def legacy(outbox_id: int) -> str:
+        text = f"e1:{position}:{base + outbox_id}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    def served_wallets(page: dict[str, Any]) -> list[str]:
+        mine = {str(wallet) for wallet in wallets}
+        return [item["subject"] for item in page["items"] if item["subject"] in mine]
+
+    given_up_to_3 = await _read_feed(api, legacy(3))
+    assert served_wallets(given_up_to_3) == [str(wallet) for wallet in wallets[1:]]
+    given_all = await _read_feed(api, legacy(6))
+    assert served_wallets(given_all) == []
+    # And the answer's own cursor is of today's kind, which goes on after it.
+    after = await _read_feed(api, given_up_to_3["next_cursor"])
+    assert served_wallets(after) == []
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,7 @@ async def test_poison_event_is_dead_lettered_while_others_flow(
     poisoned_wallet = uuid4()
     insert = """
         INSERT INTO outbox (event_id, event_type, wallet_id, sequence, payload, trace_id)
-        VALUES ($1, $2, $3, $4, '{}', 'poison-test') RETURNING id
+        VALUES ($1, $2, $3, $4, '{}', 'poison-test') RETURNING event_id
     """
     poison_id = await db.fetchval(insert, uuid4(), "x" * 300, poisoned_wallet, 1)
     behind_poison = uuid4()
@@ -116,7 +116,7 @@ async def test_poison_event_is_dead_lettered_while_others_flow(
         await event_sink.wait_until(
             lambda: len(event_sink.for_wallets([healthy, str(poisoned_wallet)])) == 3
         )
-    row = await db.fetchrow("SELECT * FROM outbox_documents WHERE id = $1", poison_id)
+    row = await db.fetchrow("SELECT * FROM outbox_documents WHERE event_id = $1", poison_id)
     assert row["status"] == "DEAD" and row["attempts"] == 3
     assert row["dead_lettered_at"] is not None and "routing key" in row["last_error"]
     assert REGISTRY.get_sample_value("wallet_outbox_dead_lettered_total") == dead_before + 1

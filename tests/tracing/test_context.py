@@ -32,7 +32,6 @@ TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 def _event(*, trace_id: str = "ride-42", traceparent: str | None = None) -> OutboxEvent:
     return OutboxEvent(
-        id=1,
         event_id=uuid4(),
         event_type="wallet.deposit.completed",
         wallet_id=uuid4(),

@@ -32,7 +32,6 @@ class EventNotPublishable(Exception):
 class OutboxEvent:
     """One outbox row, as the publisher and the feed see it."""
 
-    id: int
     event_id: UUID
     event_type: str
     wallet_id: UUID
@@ -115,32 +114,58 @@ def retry_delay(
 
 @dataclass(frozen=True, slots=True, order=True)
 class FeedPosition:
-    """Where a feed reader stands: the (feed_xid, id) of the last event it was given."""
+    """Where a feed reader stands: the last event it was given, in feed order (its
+    transaction's feed position, then wallet and sequence within one transaction)."""
+
+    feed_xid: int
+    wallet_id: UUID
+    sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyFeedPosition:
+    """A cursor given out while events stored a row id (before migrations/0021): the
+    (feed_xid, id) of the last event given, when one transaction's events went in id order."""
 
     feed_xid: int
     outbox_id: int
 
 
-FEED_START = FeedPosition(0, 0)
+FEED_START = FeedPosition(0, UUID(int=0), 0)
+# Past every event of a transaction: the largest wallet id and sequence there can be.
+AFTER_ALL_OF_A_TRANSACTION = (UUID(int=2**128 - 1), 2**63 - 1)
+_INT8_LIMIT = 2**63
 
 
 def encode_feed_cursor(position: FeedPosition) -> str:
-    text = f"e1:{position.feed_xid}:{position.outbox_id}"
+    text = f"e2:{position.feed_xid}:{position.wallet_id}:{position.sequence}"
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_feed_cursor(cursor: str | None) -> FeedPosition:
+def decode_feed_cursor(cursor: str | None) -> FeedPosition | LegacyFeedPosition:
     if cursor is None or cursor == "":
         return FEED_START
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        version, feed_xid, outbox_id = text.split(":")
-        position = FeedPosition(int(feed_xid), int(outbox_id))
+        version, feed_xid, *rest = text.split(":")
+        position = _position(version, int(feed_xid), rest)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidCursor() from exc
-    if version != "e1" or not (0 <= position.feed_xid < 2**63 and 0 <= position.outbox_id < 2**63):
+    if not 0 <= position.feed_xid < _INT8_LIMIT:
         raise InvalidCursor()
     return position
+
+
+def _position(version: str, feed_xid: int, rest: list[str]) -> FeedPosition | LegacyFeedPosition:
+    if version == "e2" and len(rest) == 2:
+        sequence = int(rest[1])
+        if 0 <= sequence < _INT8_LIMIT:
+            return FeedPosition(feed_xid, UUID(rest[0]), sequence)
+    if version == "e1" and len(rest) == 1:
+        outbox_id = int(rest[0])
+        if 0 <= outbox_id < _INT8_LIMIT:
+            return LegacyFeedPosition(feed_xid, outbox_id)
+    raise ValueError("not a feed cursor")
 
 
 def rfc3339_utc(moment: datetime) -> str:

@@ -11,12 +11,16 @@ from uuid import UUID
 import orjson
 
 from wallet.db.pool import Connection
-from wallet.outbox.core import FeedPosition, OutboxEvent
+from wallet.outbox.core import (
+    AFTER_ALL_OF_A_TRANSACTION,
+    FeedPosition,
+    LegacyFeedPosition,
+    OutboxEvent,
+)
 
 
 def _event(row: Any) -> OutboxEvent:
     return OutboxEvent(
-        id=row["id"],
         event_id=row["event_id"],
         event_type=row["event_type"],
         wallet_id=row["wallet_id"],
@@ -78,7 +82,7 @@ SELECT array_agg(wallet_id) AS wallets, array_agg(sequence) AS sequences FROM cl
 # own snapshot still shows the one before (attempts one fewer, so one attempt more than the
 # maximum went out). A new statement sees what the locked rows now hold.
 _CLAIMED = """
-SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, (o.payload)::text AS data,
+SELECT o.event_id, o.event_type, o.wallet_id, o.sequence, (o.payload)::text AS data,
        o.trace_id, o.created_at, o.attempts, o.traceparent
 FROM outbox_documents AS o
 JOIN unnest($1::uuid[], $2::bigint[]) AS claimed(wallet_id, sequence) USING (wallet_id, sequence)
@@ -106,7 +110,6 @@ async def claim_due(conn: Connection, *, heads: int, per_wallet: int) -> list[Ou
     rows = await conn.fetch(_CLAIMED, claimed["wallets"], claimed["sequences"])
     return [
         OutboxEvent(
-            id=row["id"],
             event_id=row["event_id"],
             event_type=row["event_type"],
             wallet_id=row["wallet_id"],
@@ -120,8 +123,8 @@ async def claim_due(conn: Connection, *, heads: int, per_wallet: int) -> list[Ou
     ]
 
 
-# Claimed rows are found again by (wallet_id, sequence): unique and indexed, where the outbox
-# has no index on id (migrations/0013, 0017).
+# Claimed rows are found again by (wallet_id, sequence): unique and indexed (the outbox has no
+# index on id, migrations/0013, and new rows store none, 0021).
 async def mark_published(conn: Connection, *, events: Sequence[OutboxEvent]) -> None:
     await conn.execute(
         """
@@ -197,35 +200,59 @@ async def backlog(conn: Connection) -> tuple[int, float]:
 
 
 async def feed_page(
-    conn: Connection, *, after: FeedPosition, limit: int
+    conn: Connection, *, after: FeedPosition | LegacyFeedPosition, limit: int
 ) -> list[tuple[OutboxEvent, FeedPosition]]:
     """Events after ``after`` whose transactions have all ended (see outbox/sql/outbox.sql)."""
+    if isinstance(after, LegacyFeedPosition):
+        after = await _resume_legacy(conn, after)
     rows = await conn.fetch(
         """
         WITH page AS (  -- the page's rows first, then each rendered (not a position's worth)
             SELECT wallet_id, sequence FROM outbox
-            WHERE (feed_xid, id) > ($1::text::xid8, $2::bigint)
+            WHERE (feed_xid, wallet_id, sequence) > ($1::text::xid8, $2::uuid, $3::bigint)
               AND feed_xid < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY feed_xid, id
-            LIMIT $3
+            ORDER BY feed_xid, wallet_id, sequence
+            LIMIT $4
         )
-        SELECT o.id, o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
+        SELECT o.event_id, o.event_type, o.wallet_id, o.sequence, o.payload, o.trace_id,
                o.created_at, o.attempts, o.traceparent, o.feed_xid::text AS feed_xid
         FROM outbox_documents AS o JOIN page USING (wallet_id, sequence)
-        ORDER BY o.feed_xid, o.id
+        ORDER BY o.feed_xid, o.wallet_id, o.sequence
         """,
         str(after.feed_xid),
-        after.outbox_id,
+        after.wallet_id,
+        after.sequence,
         limit,
     )
-    return [(_event(row), FeedPosition(int(row["feed_xid"]), row["id"])) for row in rows]
+    return [
+        (_event(row), FeedPosition(int(row["feed_xid"]), row["wallet_id"], row["sequence"]))
+        for row in rows
+    ]
+
+
+async def _resume_legacy(conn: Connection, legacy: LegacyFeedPosition) -> FeedPosition:
+    """Where a reader holding a cursor of before migrations/0021 goes on. Its transaction's
+    events it was not yet given are those with a larger id; in today's order they may sort
+    anywhere among that transaction's events, so the reader goes on just before the first of
+    them (none is lost; some it was given come again, with the same event ids), or after the
+    whole transaction when it was given all of them."""
+    first_unread = await conn.fetchrow(
+        """SELECT wallet_id, sequence FROM outbox
+           WHERE feed_xid = $1::text::xid8 AND id > $2
+           ORDER BY wallet_id, sequence LIMIT 1""",
+        str(legacy.feed_xid),
+        legacy.outbox_id,
+    )
+    if first_unread is None:
+        return FeedPosition(legacy.feed_xid, *AFTER_ALL_OF_A_TRANSACTION)
+    return FeedPosition(legacy.feed_xid, first_unread["wallet_id"], first_unread["sequence"] - 1)
 
 
 async def delete_published(conn: Connection, *, older_than_hours: float, limit: int) -> int:
     """Delete up to ``limit`` events published more than ``older_than_hours`` ago."""
     deleted: int = await conn.fetchval(
         """
-        WITH expired AS (  -- deleted by row address: no index on id alone (migrations/0013)
+        WITH expired AS (  -- deleted by row address: rows have no indexed id (0013, 0021)
             SELECT ctid FROM outbox
             WHERE published_at < now() - make_interval(secs => $1 * 3600)
             ORDER BY published_at

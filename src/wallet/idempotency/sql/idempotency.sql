@@ -23,6 +23,14 @@ RETURNS boolean LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT substring(p_kept FROM 1 FOR 16) = p_digest
 $$;
 
+-- The one text a key's record is found by: the expression of the hash index that keeps keys
+-- unique (migrations/0020), spelled the same so that the planner matches it. The caller's
+-- length goes first, so no two (caller, key) pairs make the same text. SQL, so it is inlined.
+CREATE OR REPLACE FUNCTION idempotency_scope(p_caller text, p_key text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT length(p_caller)::text || ':' || p_caller || p_key
+$$;
+
 -- First half: take the key for this transaction and look for an earlier answer.
 -- outcome: 'new' (go ahead), 'replayed' (status/body hold the first answer),
 -- 'idempotency_key_in_use' or 'idempotency_key_reused'.
@@ -37,7 +45,9 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(idempotency_lock_key(p_caller, p_key)) THEN
         RETURN ROW('idempotency_key_in_use', 409, NULL)::idempotency_check;
     END IF;
-    SELECT * INTO prior FROM idempotency_keys WHERE caller = p_caller AND key = p_key;
+    SELECT * INTO prior FROM idempotency_keys
+    WHERE idempotency_scope(caller, key) = idempotency_scope(p_caller, p_key)
+      AND caller = p_caller AND key = p_key;
     IF NOT FOUND THEN
         RETURN ROW('new', NULL, NULL)::idempotency_check;
     END IF;

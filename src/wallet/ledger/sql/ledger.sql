@@ -397,7 +397,10 @@ BEGIN
             CROSS JOIN LATERAL (SELECT idempotency_digest(x.fingerprint) AS digest) AS f
             LEFT JOIN LATERAL (  -- one index probe per key (LIMIT: never a hash of the table)
                 SELECT * FROM idempotency_keys k
-                WHERE o.outcome = 'new' AND k.caller = x.caller AND k.key = x.idempotency_key
+                WHERE o.outcome = 'new'
+                  AND idempotency_scope(k.caller, k.key)
+                      = idempotency_scope(x.caller, x.idempotency_key)
+                  AND k.caller = x.caller AND k.key = x.idempotency_key
                 LIMIT 1) AS prior ON true
             CROSS JOIN LATERAL (
                 SELECT idempotency_matches(prior.fingerprint, f.digest) AS same_request) AS kept

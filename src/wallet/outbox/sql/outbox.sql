@@ -6,8 +6,10 @@
 -- step). Rows written before events were rendered this way carry their whole payload. Its
 -- trace id is the journal's too (the engine stores none on the row since 0012).
 --
--- Feed order: ids commit out of order, so the feed pages by (feed_xid, id) below the snapshot
--- xmin. feed_xid is the writing transaction's id, raised to the wallet's previous event's
+-- Feed order: transactions commit out of order, so the feed pages by (feed_xid, wallet_id,
+-- sequence) below the snapshot xmin (one transaction's events by wallet and sequence: the rows
+-- store no id since migrations/0021). feed_xid is the writing transaction's id, raised to the
+-- wallet's previous event's
 -- feed_xid when that is larger, so a wallet's events stay in sequence order in the feed. The
 -- wallet row keeps its latest event's position (wallets.feed_xid, migrations/0015): every
 -- writer of a wallet's event has that row locked, and writes the new position back to it.
