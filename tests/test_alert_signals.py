@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 from tests.holds.helpers import create_hold, make_due
 from tests.support import Api
 from wallet.holds.tasks import expire_due_holds
+from wallet.outbox.repository import backlog as outbox_backlog
 from wallet.outbox.tasks import refresh_backlog
 
 
@@ -51,6 +52,40 @@ async def test_outbox_backlog_reports_count_and_oldest_age(
 
     assert _gauge("wallet_outbox_backlog") == pending >= 2
     assert _gauge("wallet_outbox_oldest_pending_age_seconds") >= 900
+
+
+async def test_backlog_age_of_engine_events_is_their_journals(
+    api: Api, db: asyncpg.Connection[Any], owner: str
+) -> None:
+    """An engine event stores no time of its own (its journal's: migrations/0016), so the
+    oldest pending age reads it from the journals of the oldest pending events."""
+    wallet_id = UUID(await api.funded_wallet(owner, 500))
+    transaction = db.transaction()
+    await transaction.start()
+    try:  # rolled back: the rest of the suite's events stay as they were
+        await db.execute(
+            """UPDATE outbox SET published_at = now()
+               WHERE published_at IS NULL AND dead_lettered_at IS NULL AND wallet_id <> $1""",
+            wallet_id,
+        )
+        journals = await db.fetchval(
+            """SELECT array_agg(journal_id) FROM outbox
+               WHERE wallet_id = $1 AND created_at IS NULL AND journal_id IS NOT NULL""",
+            wallet_id,
+        )
+        assert journals  # the deposit's event keeps no time
+        await db.execute("SET LOCAL session_replication_role = replica")  # journals are final
+        await db.execute(
+            "UPDATE journals SET created_at = created_at - interval '1 hour' WHERE id = ANY($1)",
+            journals,
+        )
+        pending, oldest_age = await outbox_backlog(db)
+        assert pending == await db.fetchval(
+            "SELECT count(*) FROM outbox WHERE wallet_id = $1", wallet_id
+        )
+        assert 3600 <= oldest_age < 3600 + 300
+    finally:
+        await transaction.rollback()
 
 
 async def test_readiness_reports_the_database_up(api: Api) -> None:
