@@ -7,6 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+import pytest
 
 from tests.support import Api
 from wallet.auth.tokens import Role
@@ -95,3 +96,29 @@ async def test_twenty_concurrent_requests_with_one_key_have_one_effect(
         "SELECT count(*) FROM journals WHERE wallet_id = $1 AND type = 'TRANSFER'", source
     )
     assert journals == 1
+
+
+async def test_the_database_refuses_a_second_record_of_a_key_whoever_writes_it(
+    db: asyncpg.Connection[Any],
+) -> None:
+    """Unique by (caller, key) through the hash index's exclusion constraint (migrations/0020),
+    also for a writer that skips the functions' advisory locks; pairs that spell the same text
+    when joined are different keys."""
+    caller = f"direct-{uuid4().hex[:8]}"
+    insert = """INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response_body)
+                VALUES ($1, $2, '\\x00', 200, '{}')"""
+    transaction = db.transaction()
+    await transaction.start()
+    try:
+        await db.execute(insert, caller, "k1")
+        await db.execute(insert, caller + "k", "1")  # joined, the same text as (caller, "k1")
+        await db.execute(insert, caller + "-other", "k1")
+        with pytest.raises(asyncpg.ExclusionViolationError):
+            async with db.transaction():  # a savepoint, so the outer transaction goes on
+                await db.execute(insert, caller, "k1")
+        found = await db.fetchval(
+            "SELECT count(*) FROM idempotency_keys WHERE caller LIKE $1", caller + "%"
+        )
+        assert found == 3
+    finally:
+        await transaction.rollback()
