@@ -40,6 +40,23 @@ async def test_a_retry_replays_the_first_answer_byte_for_byte(api: Api, owner: s
     assert (await api.wallet(wallet_id))["balance"] == 70
 
 
+async def test_a_posted_keys_record_rebuilds_its_answer_from_the_journal(
+    api: Api, owner: str, db: asyncpg.Connection[Any]
+) -> None:
+    # No stored body or status (201 is implied: migrations/0022), yet the replay is the same.
+    wallet_id = await api.funded_wallet(owner, 100)
+    key = str(uuid4())
+    first = await api.move(wallet_id, "withdraw", {"amount": 30}, key=key)
+    record = await db.fetchrow(
+        "SELECT status_code, response_body, journal_id FROM idempotency_keys WHERE key = $1", key
+    )
+    assert record is not None
+    assert (record["status_code"], record["response_body"]) == (None, None)
+    assert str(record["journal_id"]) == first.json()["id"]
+    second = await api.move(wallet_id, "withdraw", {"amount": 30}, key=key)
+    assert (second.status_code, second.content) == (201, first.content)
+
+
 async def test_the_same_key_for_a_different_request_is_refused(api: Api, owner: str) -> None:
     wallet_id = await api.funded_wallet(owner, 100)
     key = str(uuid4())

@@ -31,6 +31,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT length(p_caller)::text || ':' || p_caller || p_key
 $$;
 
+-- The status a record answers with: its own, or for a record that answers with its posted
+-- journal and stores none (the engine's, since migrations/0022), 201.
+CREATE OR REPLACE FUNCTION idempotency_status(p_stored integer) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(p_stored, 201)
+$$;
+
 -- First half: take the key for this transaction and look for an earlier answer.
 -- outcome: 'new' (go ahead), 'replayed' (status/body hold the first answer),
 -- 'idempotency_key_in_use' or 'idempotency_key_reused'.
@@ -54,7 +61,8 @@ BEGIN
     IF NOT idempotency_matches(prior.fingerprint, idempotency_digest(p_fingerprint)) THEN
         RETURN ROW('idempotency_key_reused', 422, NULL)::idempotency_check;
     END IF;
-    RETURN ROW('replayed', prior.status_code, idempotency_answer(prior))::idempotency_check;
+    RETURN ROW('replayed', idempotency_status(prior.status_code), idempotency_answer(prior))
+        ::idempotency_check;
 END $$;
 
 CREATE OR REPLACE FUNCTION idempotency_lock_key(p_caller text, p_key text) RETURNS bigint

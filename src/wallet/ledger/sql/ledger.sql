@@ -389,7 +389,7 @@ BEGIN
                    CASE WHEN o.outcome = 'idempotency_key_in_use' THEN 409
                         WHEN prior.caller IS NULL THEN NULL
                         WHEN NOT kept.same_request THEN 422
-                        ELSE prior.status_code END AS status,
+                        ELSE idempotency_status(prior.status_code) END AS status,
                    CASE WHEN kept.same_request THEN prior.journal_id END AS journal,
                    CASE WHEN kept.same_request THEN prior.response_body END AS body
             FROM unnest(p_postings) WITH ORDINALITY AS x
@@ -815,8 +815,8 @@ BEGIN
              AS u(posting, wallet, sequence, feed);
     END IF;
     IF journals_count > 0 THEN
-        INSERT INTO idempotency_keys (caller, key, fingerprint, journal_id, status_code)
-        SELECT x.caller, x.idempotency_key, key_digest[x.ordinality], x.journal_id, 201
+        INSERT INTO idempotency_keys (caller, key, fingerprint, journal_id)  -- 201: implied
+        SELECT x.caller, x.idempotency_key, key_digest[x.ordinality], x.journal_id
         FROM unnest(p_postings) WITH ORDINALITY AS x
         WHERE decision[x.ordinality] = 'posted' AND x.idempotency_key IS NOT NULL;
     END IF;
