@@ -61,7 +61,10 @@ LANDED = {
     "0021.outbox-rows-without-id": (
         "e59c5d4eaec18853314cabfaca186ca64033d97e3bd33817adfdebfc45e1e64a"
     ),
-    "0022.key-status-implied": ("5d3355f3e298b2512d9d52d76e29d2529be0f8e14173c236a78140731f835614"),
+    "0022.key-status-implied": "5d3355f3e298b2512d9d52d76e29d2529be0f8e14173c236a78140731f835614",
+    "0023.journal-trace-ids-compact": (
+        "ffbc4ded0464f5b62c9b2fc8cfd45800bc2b79ffbabf99573e1f0a4120afbced"
+    ),
 }
 
 

@@ -75,6 +75,7 @@ def test_sql_helpers_are_inlined_not_run_per_row(vacuumed_empty_database: str) -
         "substring(p_kept FROM 1",  # idempotency_matches
         "length(p_caller)::text",  # idempotency_scope
         "coalesce(p_stored, 201)",  # idempotency_status
+        "p_trace_id ~",  # journal_compact_trace, journal_text_trace
         "substring(p_digest FROM 1",  # entry_kept_hash
         "CASE p_journal_type",  # journal_event_type
         "format('%s|%s|%s|%L",  # entry_hash_bytes

@@ -82,7 +82,7 @@ async def wallet_entries(
         """
         SELECT e.id, e.journal_id, j.type, e.amount, e.currency, e.balance_before,
                e.balance_after, e.held_before, e.held_after, j.reference_id, j.category,
-               j.hold_id, j.trace_id, e.created_at
+               j.hold_id, journal_trace_id(j.trace_id, j.trace) AS trace_id, e.created_at
         FROM entries e JOIN journals j ON j.id = e.journal_id
         WHERE e.wallet_id = $1
           AND (e.created_at, e.id) < (coalesce($2::timestamptz, 'infinity'),

@@ -185,6 +185,24 @@ CREATE OR REPLACE FUNCTION journal_hash_bytes(
             epoch_us(p_created_at)), 'UTF8')
 $$;
 
+-- A journal's trace id: text, or a W3C trace id kept as the 16 bytes it spells
+-- (migrations/0023), read back as the same 32 lowercase hex digits. The engine splits what it
+-- writes with the two after it. SQL, not STRICT (a CASE is not): inlined.
+CREATE OR REPLACE FUNCTION journal_trace_id(p_text text, p_compact uuid) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(p_text, replace(p_compact::text, '-', ''))
+$$;
+
+CREATE OR REPLACE FUNCTION journal_compact_trace(p_trace_id text) RETURNS uuid
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_trace_id ~ '^[0-9a-f]{32}$' THEN p_trace_id::uuid END
+$$;
+
+CREATE OR REPLACE FUNCTION journal_text_trace(p_trace_id text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_trace_id ~ '^[0-9a-f]{32}$' THEN NULL ELSE p_trace_id END
+$$;
+
 -- What an entry keeps of its hash is the digest's first 16 bytes (migrations/0019 made room):
 -- a forgery still needs a second preimage of a 128-bit truncation of SHA-256, and the chain
 -- has no secret in it anyway (whoever can rewrite entries can rewrite their hashes; what the
@@ -211,7 +229,8 @@ BEGIN
                             e.created_at)
         || journal_hash_bytes(j.type, j.status, j.wallet_id, j.amount, j.currency,
                               j.reference_id, j.category, j.metadata, j.hold_id,
-                              j.related_journal_id, j.trace_id, j.created_at));
+                              j.related_journal_id, journal_trace_id(j.trace_id, j.trace),
+                              j.created_at));
 END $$;
 
 -- ---------------------------------------------------------------------------------------------
@@ -229,8 +248,9 @@ SELECT j.id, j.wallet_id, json_build_object(
                     FROM entries e WHERE e.journal_id = j.id),
         'reference_id', j.reference_id, 'category', j.category, 'metadata', j.metadata,
         'hold_id', j.hold_id, 'related_transaction_id', j.related_journal_id,
-        'trace_id', j.trace_id, 'created_at', json_time(j.created_at))::text AS body,
-       j.trace_id
+        'trace_id', journal_trace_id(j.trace_id, j.trace),
+        'created_at', json_time(j.created_at))::text AS body,
+       journal_trace_id(j.trace_id, j.trace) AS trace_id
 FROM journals j;
 
 -- ---------------------------------------------------------------------------------------------
@@ -707,13 +727,14 @@ BEGIN
     IF journals_count > 0 THEN
         WITH written_journals AS (
             INSERT INTO journals (id, type, wallet_id, amount, currency, reference_id, category,
-                                  metadata, hold_id, related_journal_id, trace_id, actor,
-                                  client_address, created_at)
+                                  metadata, hold_id, related_journal_id, trace_id, trace,
+                                  actor, client_address, created_at)
             SELECT x.journal_id, x.journal_type, x.wallet_id, x.amount,
                    w_currency[addressed_slots[x.ordinality]], x.reference_id, x.category,
                    coalesce(x.metadata, '{}'),  -- as its hash has it (this_metadata)
-                   x.hold_id, x.related_journal_id, x.trace_id,
-                   x.caller, x.client_address, posted_times[x.ordinality]
+                   x.hold_id, x.related_journal_id, journal_text_trace(x.trace_id),
+                   journal_compact_trace(x.trace_id), x.caller, x.client_address,
+                   posted_times[x.ordinality]
             FROM unnest(p_postings) WITH ORDINALITY AS x
             WHERE decision[x.ordinality] = 'posted'
         )

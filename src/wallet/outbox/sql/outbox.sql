@@ -77,7 +77,7 @@ CREATE OR REPLACE VIEW outbox_documents AS
 SELECT o.id, coalesce(o.event_id, outbox_event_id(o.wallet_id, o.sequence)) AS event_id,
        coalesce(o.event_type, journal_event_type(j.type)) AS event_type,
        o.wallet_id, o.sequence, o.journal_id,
-       coalesce(o.trace_id, j.trace_id) AS trace_id,
+       coalesce(o.trace_id, journal_trace_id(j.trace_id, j.trace)) AS trace_id,
        coalesce(o.created_at, j.created_at) AS created_at, o.published_at,
        coalesce(o.attempts, 0) AS attempts,
        outbox_delivery_status(o.published_at, o.dead_lettered_at) AS status,
@@ -105,7 +105,8 @@ SELECT o.id, coalesce(o.event_id, outbox_event_id(o.wallet_id, o.sequence)) AS e
                          'reference_id', j.reference_id, 'category', j.category,
                          'metadata', j.metadata, 'hold_id', j.hold_id,
                          'related_transaction_id', j.related_journal_id,
-                         'trace_id', j.trace_id, 'created_at', json_time(j.created_at)))
+                         'trace_id', journal_trace_id(j.trace_id, j.trace),
+                         'created_at', json_time(j.created_at)))
                  || coalesce(o.payload, '{}')
        END AS payload,
        o.traceparent
