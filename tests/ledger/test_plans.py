@@ -27,11 +27,23 @@ def vacuumed_empty_database() -> Iterator[str]:
         yield url
 
 
+def _explain_into(conn: psycopg.Connection[object], plans: list[str]) -> None:
+    """From here on, the plan of every statement ``conn`` runs, nested ones too, into ``plans``."""
+    conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+    conn.execute("LOAD 'auto_explain'")
+    for setting, value in (
+        ("log_min_duration", "0"),
+        ("log_nested_statements", "on"),
+        ("log_level", "notice"),
+    ):
+        conn.execute(f"SET auto_explain.{setting} = {value}")
+    conn.execute("SET client_min_messages = notice")
+
+
 def _engine_plans(url: str) -> list[str]:
     """Every statement the engine runs for two small batches, as auto_explain prints it."""
     plans: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
         a, b = (
             str(row[0])
             for row in conn.execute(
@@ -39,14 +51,7 @@ def _engine_plans(url: str) -> list[str]:
                 "SELECT uuid_v7(), 'plans-' || n, 'USD' FROM generate_series(1, 2) n RETURNING id"
             )
         )
-        conn.execute("LOAD 'auto_explain'")
-        for setting, value in (
-            ("log_min_duration", "0"),
-            ("log_nested_statements", "on"),
-            ("log_level", "notice"),
-        ):
-            conn.execute(f"SET auto_explain.{setting} = {value}")
-        conn.execute("SET client_min_messages = notice")
+        _explain_into(conn, plans)
         batches = (
             [engine_posting(a, None, 500), engine_posting(b, None, 500)],
             [engine_posting(b, a, 100)],
@@ -86,3 +91,21 @@ def test_sql_helpers_are_inlined_not_run_per_row(vacuumed_empty_database: str) -
         "hashtextextended(p_caller",  # idempotency_lock_key
     )
     assert [plan for plan in engine if any(body in plan for body in bodies)] == []
+
+
+def test_a_keys_lookup_outside_the_engine_walks_the_hash_index(
+    vacuumed_empty_database: str,
+) -> None:
+    # Keys are unique through a hash index over one expression (migrations/0020); a lookup
+    # spelled otherwise than idempotency_scope would read the whole table on every request.
+    plans: list[str] = []
+    with psycopg.connect(vacuumed_empty_database, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response_body)
+               SELECT 'plans', 'k-' || n, '\\x00', 200, '{}' FROM generate_series(1, 2000) n"""
+        )
+        conn.execute("ANALYZE idempotency_keys")
+        _explain_into(conn, plans)
+        conn.execute("SELECT idempotency_begin('plans', 'k-7', 'f')")
+    lookups = [plan for plan in plans if "FROM idempotency_keys" in plan]
+    assert lookups and all("idempotency_keys_once" in plan for plan in lookups), lookups

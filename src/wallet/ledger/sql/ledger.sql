@@ -200,7 +200,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION journal_text_trace(p_trace_id text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN p_trace_id ~ '^[0-9a-f]{32}$' THEN NULL ELSE p_trace_id END
+    SELECT CASE WHEN journal_compact_trace(p_trace_id) IS NULL THEN p_trace_id END
 $$;
 
 -- What an entry keeps of its hash is the digest's first 16 bytes (migrations/0019 made room):
