@@ -130,6 +130,13 @@ def run_batch(args: argparse.Namespace, pgbench: str, env: dict[str, str], batch
     return float(tps)
 
 
+def measure_floor(floor: str, url: str, seconds: int, env: dict[str, str]) -> str:
+    """What ../shared/floor/run prints for this server, measured now."""
+    return subprocess.run(
+        [floor, url, str(seconds)], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def main() -> None:
     args = parse_args()
     pgbench, env = tools()
@@ -140,14 +147,7 @@ def main() -> None:
             f"batch={batch} clients={args.clients} batches_per_s={tps:.0f} "
             f"postings_per_s={tps * batch:.0f}"
         )
-    floor = subprocess.run(
-        [args.floor, args.database_url, str(args.floor_seconds)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    print(floor)
+    print(measure_floor(args.floor, args.database_url, args.floor_seconds, env))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 
 import psycopg
-from posting import ROOT, prepare, tools
+from posting import ROOT, measure_floor, prepare, tools
 
 TABLES = ("journals", "entries", "outbox", "idempotency_keys", "wallets")
 
@@ -156,14 +156,7 @@ def main() -> None:
     finally:
         with psycopg.connect(args.database_url, autocommit=True) as conn:
             drop_tables(conn)
-    floor = subprocess.run(
-        [args.floor, args.database_url, str(args.floor_seconds)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    print(floor)
+    print(measure_floor(args.floor, args.database_url, args.floor_seconds, env))
 
 
 if __name__ == "__main__":
