@@ -110,15 +110,15 @@ def fund_wallets(url: str, wallets: int) -> None:
         )
 
 
-def run_batch(args: argparse.Namespace, pgbench: str, env: dict[str, str], batch: int) -> float:
+def pgbench_tps(
+    pgbench: str, env: dict[str, str], url: str, script: str, options: list[str]
+) -> float:
+    """Transactions/s of pgbench running `script` (a custom script's text) with `options`."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
-        sql = transfers_sql(batch=":batch", wallets=args.wallets)
-        file.write(f"\\set batch {batch}\n{sql};\n")
-    command = [pgbench, "-n", "-M", "prepared", "-c", str(args.clients), "-j", "2"]
-    command += ["-T", str(args.seconds), "-f", file.name, args.database_url]
+        file.write(script)
     try:
         output = subprocess.run(
-            command,
+            [pgbench, "-n", *options, "-f", file.name, url],
             env=env,
             capture_output=True,
             text=True,
@@ -126,8 +126,13 @@ def run_batch(args: argparse.Namespace, pgbench: str, env: dict[str, str], batch
         ).stdout
     finally:
         os.unlink(file.name)
-    tps = next(line.split()[2] for line in output.splitlines() if line.startswith("tps"))
-    return float(tps)
+    return float(next(line.split()[2] for line in output.splitlines() if line.startswith("tps")))
+
+
+def run_batch(args: argparse.Namespace, pgbench: str, env: dict[str, str], batch: int) -> float:
+    script = f"\\set batch {batch}\n{transfers_sql(batch=':batch', wallets=args.wallets)};\n"
+    options = ["-M", "prepared", "-c", str(args.clients), "-j", "2", "-T", str(args.seconds)]
+    return pgbench_tps(pgbench, env, args.database_url, script, options)
 
 
 def measure_floor(floor: str, url: str, seconds: int, env: dict[str, str]) -> str:

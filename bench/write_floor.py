@@ -14,12 +14,9 @@ figures (batches, clients, postings/s) and the raw-SQL floor measured in the sam
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import tempfile
 
 import psycopg
-from posting import ROOT, measure_floor, prepare, tools
+from posting import ROOT, measure_floor, pgbench_tps, prepare, tools
 
 TABLES = ("journals", "entries", "outbox", "idempotency_keys", "wallets")
 
@@ -116,21 +113,6 @@ def drop_tables(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute("DROP SEQUENCE IF EXISTS write_floor_ids")
 
 
-def run(
-    pgbench: str, env: dict[str, str], url: str, *, script: str, clients: int, seconds: int
-) -> float:
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
-        file.write(script)
-    command = [pgbench, "-n", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds)]
-    try:
-        output = subprocess.run(
-            [*command, "-f", file.name, url], env=env, capture_output=True, text=True, check=True
-        ).stdout
-    finally:
-        os.unlink(file.name)
-    return float(next(line.split()[2] for line in output.splitlines() if line.startswith("tps")))
-
-
 def main() -> None:
     args = parse_args()
     pgbench, env = tools()
@@ -140,14 +122,8 @@ def main() -> None:
         for batch in (int(size) for size in args.batches.split(",")):
             script = batch_script(batch=batch, wallets=args.wallets)
             for clients in (int(count) for count in args.clients.split(",")):
-                tps = run(
-                    pgbench,
-                    env,
-                    args.database_url,
-                    script=script,
-                    clients=clients,
-                    seconds=args.seconds,
-                )
+                options = ["-c", str(clients), "-j", str(min(clients, 2)), "-T", str(args.seconds)]
+                tps = pgbench_tps(pgbench, env, args.database_url, script, options)
                 print(
                     f"write_floor batch={batch} clients={clients} batches_per_s={tps:.0f} "
                     f"postings_per_s={tps * batch:.0f}",
