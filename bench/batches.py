@@ -1,14 +1,14 @@
-"""Transfer throughput through POST /v1/batches, reported against the raw-SQL floor.
+"""Transfer throughput through POST /v1/batches, driven by wrk, against the raw-SQL floor.
 
 Starts the service (``wallet serve``), creates funded wallets, then for each batch size
-(100 and 1,000 transfers) and mode (atomic and not) drives batches of transfers between
-random wallets from a few concurrent clients for a fixed time. Prints transfers/s and the
-p50/p99 latency of one batch request, then the raw-SQL floor (``../shared/floor/run``),
-measured in the same run on the same server, and each figure's ratio to it.
+(100 and 1,000 transfers) and mode (atomic and not) lets wrk (a C load generator; see
+``bench/transfers.py``) post batches of transfers between random wallets from a few
+connections for a fixed time. Prints transfers/s (the items the answers say were posted),
+the p50/p99 latency of one batch request, PostgreSQL and service CPU ms per transfer, then the
+raw-SQL floor (``../shared/floor/run``), measured in the same run on the same server, and
+each figure's ratio to it.
 
-The load generator is a small asyncio (aiohttp) client: a batch of 1,000 transfers is one
-request, so the client's own cost per transfer is small. Bodies are generated before the
-clock starts; every request gets a fresh Idempotency-Key.
+Bodies are generated before the clock starts; every request gets a fresh Idempotency-Key.
 
     .venv/bin/python bench/batches.py --seconds 20
     .venv/bin/python bench/batches.py --seconds 2 --wallets 200 --floor-seconds 2   # smoke
@@ -20,22 +20,49 @@ import argparse
 import asyncio
 import random
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
-import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import transfers as common
+
+# Each request one of the prepared bodies; an answer's posted items counted from its text
+# (the batch answer's own "status" fields: a transaction's is upper case, with spaces).
+WRK_BATCHES = """
+run = "%(run)s"
+local bodies = {%(bodies)s}
+extra_names = {"posted"}
+
+function request()
+  counter = counter + 1
+  local headers = {}
+  headers["Content-Type"] = "application/json"
+  headers["Authorization"] = "Bearer %(token)s"
+  headers["Idempotency-Key"] = prefix .. counter
+  return wrk.format("POST", "/v1/batches", headers, bodies[counter %% #bodies + 1])
+end
+
+function on_answer(status, body)
+  if status ~= 201 then return end
+  local posted, at = 0, 1
+  while true do
+    local found = string.find(body, '"status":"posted"', at, true)
+    if not found then break end
+    posted, at = posted + 1, found + 1
+  end
+  extra_posted = (extra_posted or 0) + posted
+end
+"""
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="server to use; default: embedded PostgreSQL")
     parser.add_argument("--seconds", type=float, default=20.0, help="per size and mode")
-    parser.add_argument("--concurrency", type=int, default=4, help="batches in flight")
+    parser.add_argument("--concurrency", type=int, default=2, help="batches in flight")
     parser.add_argument("--sizes", default="100,1000", help="transfers per batch")
     parser.add_argument("--modes", default="false,true", help="atomic values to run")
     parser.add_argument("--wallets", type=int, default=2_000)
@@ -60,43 +87,34 @@ def batch_bodies(wallets: list[str], size: int, atomic: bool, count: int = 16) -
     return bodies
 
 
-async def drive(
-    base: str, token: str, bodies: list[bytes], clients: int, seconds: float
-) -> tuple[list[float], int, int]:
-    """Post batches for ``seconds``; return batch latencies, transfers posted, errors."""
-    latencies: list[float] = []
-    posted = 0
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    async def client(session: aiohttp.ClientSession, offset: int) -> None:
-        nonlocal posted, errors
-        turn = offset
-        while (started := time.perf_counter()) < deadline:
-            body = bodies[turn % len(bodies)]
-            turn += 1
-            async with session.post(
-                f"{base}/v1/batches", data=body, headers={"Idempotency-Key": uuid4().hex}
-            ) as response:
-                answer = await response.read()
-                if response.status != 201:
-                    errors += 1
-                    continue
-            latencies.append(time.perf_counter() - started)
-            posted += sum(1 for item in orjson.loads(answer)["items"] if item["status"] == "posted")
-
-    connector = aiohttp.TCPConnector(limit=clients)
-    timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(
-        connector=connector, headers=headers, timeout=timeout
-    ) as session:
-        await asyncio.gather(*(client(session, n) for n in range(clients)))
-    return latencies, posted, errors
+@dataclass(frozen=True)
+class Run:
+    size: int
+    atomic: bool
+    load: common.Load
+    postgres_cpu: float
+    service_cpu: float
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+def drive(
+    args: argparse.Namespace, base: str, token: str, bodies: list[bytes], server_pid: int
+) -> tuple[common.Load, float, float]:
+    """wrk posts ``bodies`` for ``args.seconds``; its tally and the CPU seconds PostgreSQL
+    and the service spent meanwhile."""
+    script = WRK_BATCHES % {
+        "run": uuid4().hex[:8],
+        # JSON holds no "]==]": a long bracket keeps each body as it is.
+        "bodies": ", ".join(f"[==[{body.decode()}]==]" for body in bodies),
+        "token": token,
+    }
+    pg_before = common.cpu_seconds(common.postgres_pids())
+    service_before = common.cpu_seconds(common.process_tree(server_pid))
+    load = common.wrk_load(
+        script, base=base, connections=args.concurrency, seconds=args.seconds, threads=1
+    )
+    postgres_cpu = common.cpu_seconds(common.postgres_pids()) - pg_before
+    service_cpu = common.cpu_seconds(common.process_tree(server_pid)) - service_before
+    return load, postgres_cpu, service_cpu
 
 
 def main() -> None:
@@ -105,35 +123,35 @@ def main() -> None:
     token = common.bearer_token()
     base = f"http://127.0.0.1:{args.port}"
     server = common.start_server(url, args)
-    results = []
+    runs = []
     try:
         common.wait_ready(base)
         wallets = asyncio.run(common.create_wallets(url, args.wallets))
         for size in (int(s) for s in args.sizes.split(",")):
             for atomic in (m.strip() == "true" for m in args.modes.split(",")):
                 bodies = batch_bodies(wallets, size, atomic)
-                latencies, posted, errors = asyncio.run(
-                    drive(base, token, bodies, args.concurrency, args.seconds)
-                )
-                results.append((size, atomic, sorted(latencies), posted, errors))
+                load, postgres_cpu, service_cpu = drive(args, base, token, bodies, server.pid)
+                runs.append(Run(size, atomic, load, postgres_cpu, service_cpu))
     finally:
         server.terminate()
         server.wait(timeout=30)
     floor = common.measure_floor(args, url)
     uniform = floor.get("floor_uniform_tps", 0)
     print(
-        f"client=asyncio/aiohttp concurrency={args.concurrency} seconds={args.seconds:g} "
+        f"client=wrk connections={args.concurrency} seconds={args.seconds:g} "
         f"server_workers={args.workers} wallets={args.wallets}"
     )
-    for size, atomic, latencies, posted, errors in results:
+    for run in runs:
+        posted = run.load.extra.get("posted", 0)
+        per = max(1, posted)
         tps = posted / args.seconds
-        ratio = tps / uniform if uniform else float("nan")
-        p50 = percentile(latencies, 0.50) * 1000 if latencies else float("nan")
-        p99 = percentile(latencies, 0.99) * 1000 if latencies else float("nan")
         print(
-            f"batch_size={size} atomic={str(atomic).lower()} batches={len(latencies)} "
-            f"errors={errors} transfers_per_s={tps:.0f} batch_p50_ms={p50:.1f} "
-            f"batch_p99_ms={p99:.1f} ratio_to_floor={ratio:.3f}"
+            f"batch_size={run.size} atomic={str(run.atomic).lower()} "
+            f"statuses={run.load.statuses} transfers_per_s={tps:.0f} "
+            f"batch_p50_ms={run.load.p50_ms:.1f} batch_p99_ms={run.load.p99_ms:.1f} "
+            f"postgres_cpu_ms_per_transfer={run.postgres_cpu * 1000 / per:.4f} "
+            f"service_cpu_ms_per_transfer={run.service_cpu * 1000 / per:.4f} "
+            f"ratio_to_floor={tps / uniform if uniform else float('nan'):.3f}"
         )
     print(f"floor_uniform_tps={uniform} floor_hot_tps={floor.get('floor_hot_tps', 0)}")
 

@@ -47,12 +47,12 @@ JWT_SECRET = "bench-signing-secret-not-for-production-use"  # noqa: S105 - local
 # Every table a posting writes: its storage growth per transfer is the bench's bytes figure.
 WRITTEN_TABLES = ("journals", "entries", "outbox", "idempotency_keys", "audit_log", "wallets")
 
-# wrk's Lua side: each request a random wallet (or pair), a unique Idempotency-Key; answers
-# counted by status per thread and printed once at the end as JSON.
-WRK_SCRIPT = """
-local wallets = {%(wallets)s}
-local hot = "%(hot)s"
-local mode = "%(mode)s"
+# wrk's Lua side, shared by the HTTP benches: a unique Idempotency-Key per request (``prefix ..
+# counter``), answers counted by status per thread and printed once at the end as JSON, with
+# p50/p99. A bench's script defines ``run`` (this run's key prefix) and ``request()``, and may
+# define ``on_answer(status, body)`` adding to globals ``extra_<name>`` for each name in
+# ``extra_names`` (summed over threads into ``extra``). Plain text: no %-formatting.
+WRK_TALLY = """
 local threads = {}
 local counter = 0
 local prefix = ""
@@ -69,8 +69,43 @@ end
 
 function init(args)
   math.randomseed(os.time() + id * 7919)
-  prefix = string.format("%%s-%%d-", "%(run)s", id)
+  prefix = string.format("%s-%d-", run, id)
 end
+
+function response(status, headers, body)
+  local name = "count_" .. status
+  if not known[status] then name = "count_other" end
+  _G[name] = (_G[name] or 0) + 1
+  if on_answer then on_answer(status, body) end
+end
+
+local function summed(name)
+  local n = 0
+  for _, thread in ipairs(threads) do n = n + (thread:get(name) or 0) end
+  return n
+end
+
+function done(summary, latency, requests)
+  local parts, extras = {}, {}
+  for _, status in ipairs(reported) do
+    local n = summed("count_" .. status)
+    if n > 0 then table.insert(parts, string.format('"%s": %d', status, n)) end
+  end
+  for _, name in ipairs(extra_names or {}) do
+    table.insert(extras, string.format('"%s": %d', name, summed("extra_" .. name)))
+  end
+  io.write(string.format('WRK {"p50_us": %d, "p99_us": %d, "statuses": {%s}, "extra": {%s}}\\n',
+                         latency:percentile(50), latency:percentile(99),
+                         table.concat(parts, ", "), table.concat(extras, ", ")))
+end
+"""
+
+# Each request a random wallet (or pair).
+WRK_TRANSFERS = """
+run = "%(run)s"
+local wallets = {%(wallets)s}
+local hot = "%(hot)s"
+local mode = "%(mode)s"
 
 function request()
   counter = counter + 1
@@ -105,25 +140,6 @@ function request()
                     '{"to_wallet_id": "' .. target .. '", "amount": 1}')
 end
 
-function response(status, headers, body)
-  local name = "count_" .. status
-  if not known[status] then name = "count_other" end
-  _G[name] = (_G[name] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local parts = {}
-  for _, status in ipairs(reported) do
-    local n = 0
-    for _, thread in ipairs(threads) do
-      n = n + (thread:get("count_" .. status) or 0)
-    end
-    if n > 0 then table.insert(parts, string.format('"%%s": %%d', status, n)) end
-  end
-  io.write(string.format('WRK {"p50_us": %%d, "p99_us": %%d, "statuses": {%%s}}\\n',
-                         latency:percentile(50), latency:percentile(99),
-                         table.concat(parts, ", ")))
-end
 """
 
 
@@ -244,6 +260,8 @@ async def database_figures(url: str) -> dict[str, int]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
+    """CPU the processes spent, and their children that have exited (a backend of a client
+    that disconnected counts in the postmaster's children's time)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for pid in pids:
@@ -251,7 +269,7 @@ def cpu_seconds(pids: list[int]) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, IndexError):
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
+        total += sum(int(field) for field in fields[11:15]) / ticks  # utime stime cutime cstime
     return total
 
 
@@ -284,6 +302,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     statuses: dict[str, int]
+    extra: dict[str, int]
 
 
 def run_wrk(
@@ -295,10 +314,7 @@ def run_wrk(
     history: tuple[int, int] = (0, 0),
 ) -> Load:
     """wrk in ``args.mode``; ``history`` (epoch seconds) is where balance_at draws instants."""
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    script = WRK_SCRIPT % {
+    script = WRK_TRANSFERS % {
         "wallets": ", ".join(f'"{wallet}"' for wallet in wallets),
         "hot": wallets[0],
         "mode": args.mode,
@@ -307,15 +323,29 @@ def run_wrk(
         "run": uuid4().hex[:8],
         "token": token,
     }
+    return wrk_load(
+        script,
+        base=base,
+        connections=args.connections,
+        seconds=args.seconds,
+        threads=args.wrk_threads,
+    )
+
+
+def wrk_load(script: str, *, base: str, connections: int, seconds: float, threads: int) -> Load:
+    """Run wrk with WRK_TALLY and a bench's ``script``; its tally."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
-        file.write(script)
+        file.write(WRK_TALLY + script)
     try:
         output = subprocess.run(
             [
                 wrk,
-                f"-t{args.wrk_threads}",
-                f"-c{args.connections}",
-                f"-d{args.seconds}s",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds:g}s",
                 "--timeout",
                 "10s",
                 "-s",
@@ -334,6 +364,7 @@ def run_wrk(
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         statuses={str(status): int(n) for status, n in figures["statuses"].items()},
+        extra={str(name): int(n) for name, n in figures["extra"].items()},
     )
 
 

@@ -2,13 +2,17 @@
 
 What no posting engine of this schema can beat on the server it runs on: per transfer, the rows
 the guarantees need (a journal, two entries, two events, an idempotency key, two wallet
-updates), written set-based into tables shaped and indexed exactly like the real ones (copied
+updates; with ``--keys batch``, as ``POST /v1/batches`` writes them, one key per batch
+instead), written set-based into tables shaped and indexed exactly like the real ones (copied
 with LIKE, so every index the API's reads need is kept up), with the batch's wallets locked in
 id order first as any writer must. No decisions, no balance or hash computation, no triggers,
 no HTTP: constants where the engine computes. Printed beside ``bench/posting.py``'s shape of
-figures (batches, clients, postings/s) and the raw-SQL floor measured in the same run.
+figures (batches, clients, postings/s), with the CPU every PostgreSQL process on the machine
+spent per posting (run it on a quiet machine), and the raw-SQL floor measured in the same run.
 
     .venv/bin/python bench/write_floor.py --database-url postgresql://postgres@127.0.0.1/bench
+    .venv/bin/python bench/write_floor.py --database-url … --wallets 2000 --batches 1000 \\
+        --keys batch
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 
 import psycopg
 from posting import ROOT, measure_floor, pgbench_tps, prepare, tools
+from transfers import cpu_seconds, postgres_pids
 
 TABLES = ("journals", "entries", "outbox", "idempotency_keys", "wallets")
 
@@ -55,9 +60,7 @@ WITH pairs AS MATERIALIZED (
     INSERT INTO write_floor_outbox (wallet_id, sequence, journal_id, feed_xid)
     SELECT wallet, nextval('write_floor_ids'), journal, pg_current_xact_id() FROM legs
 ), written_keys AS (
-    INSERT INTO write_floor_idempotency_keys (caller, key, fingerprint, journal_id)
-    SELECT 'pgbench', journal::text, '\\x00112233445566778899aabbccddeeff'::bytea, journal
-    FROM pairs
+    INSERT INTO write_floor_idempotency_keys {keys}
 )
 UPDATE write_floor_wallets w
    SET balance = w.balance + moved.delta, version = w.version + 1,
@@ -69,12 +72,24 @@ COMMIT;
 """
 
 
-def batch_script(*, batch: int, wallets: int) -> str:
+# A key per transfer (single postings), or one per batch (a bulk batch's items carry none: the
+# batch's key answers for them all), keeping the least a replay needs: the batch's journal ids.
+KEYS = {
+    "transfer": "(caller, key, fingerprint, journal_id) SELECT 'pgbench', journal::text,"
+    " '\\x00112233445566778899aabbccddeeff'::bytea, journal FROM pairs",
+    "batch": "(caller, key, fingerprint, status_code, response_body) SELECT 'pgbench',"
+    " gen_random_uuid()::text, '\\x00112233445566778899aabbccddeeff'::bytea, 201,"
+    " string_agg(journal::text, ',') FROM pairs",
+}
+
+
+def batch_script(*, batch: int, wallets: int, keys: str) -> str:
     def pick(k: str) -> str:
         return PICK.format(k=k, wallets=wallets)
 
     return BATCH.format(
         batch=batch,
+        keys=KEYS[keys],
         pick_any=pick("g"),
         pick_source=pick("(2 * g - 1)"),
         pick_target=pick("(2 * g)"),
@@ -88,6 +103,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", default="1,2,4")
     parser.add_argument("--wallets", type=int, default=10_000)
     parser.add_argument("--batches", default="64,1000")
+    parser.add_argument("--keys", choices=sorted(KEYS), default="transfer", help="a key per …")
     parser.add_argument("--floor", default=str(ROOT.parent / "shared" / "floor" / "run"))
     parser.add_argument("--floor-seconds", type=int, default=10)
     return parser.parse_args()
@@ -120,13 +136,18 @@ def main() -> None:
     create_tables(args.database_url)
     try:
         for batch in (int(size) for size in args.batches.split(",")):
-            script = batch_script(batch=batch, wallets=args.wallets)
+            script = batch_script(batch=batch, wallets=args.wallets, keys=args.keys)
             for clients in (int(count) for count in args.clients.split(",")):
                 options = ["-c", str(clients), "-j", str(min(clients, 2)), "-T", str(args.seconds)]
+                cpu_before = cpu_seconds(postgres_pids())
                 tps = pgbench_tps(pgbench, env, args.database_url, script, options)
+                # pgbench's own CPU is not counted: it only sends the script's text.
+                postings = tps * batch * args.seconds
+                cpu = cpu_seconds(postgres_pids()) - cpu_before
                 print(
-                    f"write_floor batch={batch} clients={clients} batches_per_s={tps:.0f} "
-                    f"postings_per_s={tps * batch:.0f}",
+                    f"write_floor batch={batch} keys={args.keys} clients={clients} "
+                    f"batches_per_s={tps:.0f} postings_per_s={tps * batch:.0f} "
+                    f"postgres_cpu_ms_per_posting={cpu * 1000 / max(postings, 1):.4f}",
                     flush=True,
                 )
     finally:
