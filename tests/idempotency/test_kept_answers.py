@@ -1,0 +1,44 @@
+"""A kept answer (a batch's, whole) is compressed with lz4 where the server has it
+(migrations/0024), and with PostgreSQL's default where it does not."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import orjson
+
+
+async def _server_has_lz4(db: asyncpg.Connection[Any]) -> bool:
+    try:
+        async with db.transaction():
+            await db.execute("SET LOCAL default_toast_compression = lz4")
+    except (asyncpg.FeatureNotSupportedError, asyncpg.InvalidParameterValueError):
+        return False
+    return True
+
+
+async def test_a_large_kept_answer_is_compressed_with_lz4_where_the_server_has_it(
+    db: asyncpg.Connection[Any],
+) -> None:
+    expected = "lz4" if await _server_has_lz4(db) else "pglz"
+    # An answer shaped like a batch's: many transactions alike but for their ids.
+    body = orjson.dumps({"items": [{"index": n, "id": str(uuid4())} for n in range(2000)]})
+    key = f"kept-{uuid4()}"
+    transaction = db.transaction()
+    await transaction.start()
+    try:
+        await db.execute(
+            "SELECT idempotency_finish('kept-answers', $1, 'fingerprint', 201, $2)",
+            key,
+            body.decode(),
+        )
+        method, kept = await db.fetchrow(
+            "SELECT pg_column_compression(response_body), response_body FROM idempotency_keys"
+            " WHERE caller = 'kept-answers' AND key = $1",
+            key,
+        )
+        assert (method, kept) == (expected, body.decode())
+    finally:
+        await transaction.rollback()
