@@ -7,6 +7,8 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
+import pytest
+from prometheus_client import REGISTRY
 
 from tests.holds.helpers import create_hold
 from tests.support import Api
@@ -286,3 +288,53 @@ async def test_limits_on_items_and_body_size(api: Api, owner: str) -> None:
     assert too_big.status_code == 413
     assert too_big.json()["code"] == "payload_too_large"
     assert (await api.wallet(wallet))["balance"] == 0
+
+
+@pytest.mark.parametrize(
+    "unstorable",
+    [
+        '"reference_id": "ride\\u0000-1"',
+        '"metadata": {"note": "a\\u0000b"}',
+        '"metadata": {"note": "\\ud89b"}',
+        '"metadata": {"n": 99999999999999999999999}',
+        '"client_ref": "ref\\u0000"',
+    ],
+    ids=["nul-in-text", "nul-in-metadata", "lone-surrogate", "huge-int", "nul-in-client-ref"],
+)
+async def test_unstorable_content_in_an_item_is_refused(
+    api: Api, owner: str, db: asyncpg.Connection[Any], unstorable: str
+) -> None:
+    """The batch's own check leaves its items to theirs (each item is a request model): an
+    item's content is still checked, once."""
+    wallet = await api.funded_wallet(owner, 100)
+    good = f'{{"kind": "deposit", "wallet_id": "{wallet}", "amount": 1}}'
+    bad = f'{{"kind": "deposit", "wallet_id": "{wallet}", "amount": 1, {unstorable}}}'
+    before = await _trace(db, [wallet])
+    response = await api.http.post(
+        "/v1/batches",
+        content=f'{{"atomic": false, "items": [{good}, {bad}]}}'.encode(),
+        headers={**api.headers(key=str(uuid4())), "Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "validation_error")
+    assert await _trace(db, [wallet]) == before
+
+
+async def test_a_batch_counts_each_items_outcome_in_the_metrics(api: Api, owner: str) -> None:
+    """Each item's outcome is counted, as its single route counts it (the batch adds them up
+    per outcome and increments each counter once)."""
+    source = await api.funded_wallet(owner, 10)
+    target = (await api.create_wallet(f"{owner}-to"))["id"]
+
+    def counted() -> tuple[float, float]:
+        posted = REGISTRY.get_sample_value("wallet_balance_changes_total", {"type": "TRANSFER"})
+        refused = REGISTRY.get_sample_value(
+            "transfer_failures_total", {"type": "TRANSFER", "reason": "insufficient_funds"}
+        )
+        return (posted or 0.0, refused or 0.0)
+
+    before = counted()
+    transfer = {"kind": "transfer", "wallet_id": source, "to_wallet_id": target, "amount": 4}
+    response = await _batch(api, [transfer] * 3)  # 10 covers two of them
+    assert [item["status"] for item in response.json()["items"]] == ["posted"] * 2 + ["refused"]
+    after = counted()
+    assert (after[0] - before[0], after[1] - before[1]) == (2.0, 1.0)

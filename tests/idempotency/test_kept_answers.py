@@ -34,11 +34,12 @@ async def test_a_large_kept_answer_is_compressed_with_lz4_where_the_server_has_i
             key,
             body.decode(),
         )
-        method, kept = await db.fetchrow(
-            "SELECT pg_column_compression(response_body), response_body FROM idempotency_keys"
-            " WHERE caller = 'kept-answers' AND key = $1",
+        kept = await db.fetchrow(
+            "SELECT pg_column_compression(response_body) AS method, response_body"
+            " FROM idempotency_keys WHERE caller = 'kept-answers' AND key = $1",
             key,
         )
-        assert (method, kept) == (expected, body.decode())
+        assert kept is not None
+        assert (kept["method"], kept["response_body"]) == (expected, body.decode())
     finally:
         await transaction.rollback()

@@ -63,6 +63,8 @@ BatchItem = Annotated[
 class BatchRequest(RequestModel):
     """``atomic``: every item posts or none does. Otherwise each item on its own, in order."""
 
+    self_checked_fields = frozenset({"items"})  # each item is a RequestModel
+
     atomic: StrictBool = False
     items: Annotated[list[BatchItem], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
 

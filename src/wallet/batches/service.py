@@ -13,6 +13,7 @@ everything back (journals, holds, events, audit rows of the batch) and the batch
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,7 @@ from wallet.ledger import core
 from wallet.ledger import repository as ledger_repository
 from wallet.ledger.calls import MoneyCall
 from wallet.ledger.core import JournalType, Posting, PostingContext
-from wallet.ledger.service import answer_from
+from wallet.ledger.service import answer_of, count_outcomes
 from wallet.ledger.views import hide_counterparties
 
 _Item = DepositItem | WithdrawItem | TransferItem | HoldItem | CaptureItem
@@ -228,6 +229,7 @@ async def _post_money(
             outcomes.append(_Outcome(error=error))
     results = iter(await ledger_repository.post(conn, postings) if postings else [])
     posting_types = iter(posting.journal_type for posting in postings)
+    counted: Counter[tuple[str, str, bool]] = Counter()
     filled: list[_Outcome] = []
     for outcome in outcomes:
         if outcome is not None:
@@ -235,9 +237,12 @@ async def _post_money(
             continue
         result, journal_type = next(results), next(posting_types)
         try:
-            filled.append(_Outcome(body=answer_from(result, journal_type=journal_type).body))
+            filled.append(_Outcome(body=answer_of(result).body))
         except WalletError as error:
             filled.append(_Outcome(error=error))
+        counted[journal_type, result.outcome, filled[-1].error is None] += 1
+    for (journal_type, ended_in, answered), times in counted.items():
+        count_outcomes(journal_type=journal_type, outcome=ended_in, answered=answered, times=times)
     return filled
 
 

@@ -45,17 +45,35 @@ _ANSWERED = ("posted", "replayed", "unchanged")
 
 
 def answer_from(result: PostingResult, *, journal_type: str) -> PostedTransaction:
-    """The SQL function's answer (first or replayed), or its refusal raised as a WalletError."""
-    if result.body is not None and result.outcome in _ANSWERED:
-        if result.outcome == "posted":
-            BALANCE_CHANGES.labels(journal_type).inc()
+    """The SQL function's answer (first or replayed), or its refusal raised as a WalletError;
+    counted in the metrics."""
+    count_outcomes(journal_type=journal_type, outcome=result.outcome, answered=_answered(result))
+    return answer_of(result)
+
+
+def answer_of(result: PostingResult) -> PostedTransaction:
+    """``answer_from`` without the metrics, for a caller that counts a batch's outcomes once
+    (an increment of a multiprocess counter costs ~3.5 us: a tenth of an item's service time)."""
+    if _answered(result):
+        assert result.body is not None
         return PostedTransaction(
             status_code=result.status_code,
             body=result.body,
             replayed=result.outcome == "replayed",
         )
-    TRANSFER_FAILURES.labels(journal_type, result.outcome).inc()
     raise ERRORS_BY_CODE[result.outcome]()
+
+
+def count_outcomes(*, journal_type: str, outcome: str, answered: bool, times: int = 1) -> None:
+    """The metrics of ``times`` postings of ``journal_type`` that ended in ``outcome``."""
+    if outcome == "posted":
+        BALANCE_CHANGES.labels(journal_type).inc(times)
+    elif not answered:
+        TRANSFER_FAILURES.labels(journal_type, outcome).inc(times)
+
+
+def _answered(result: PostingResult) -> bool:
+    return result.body is not None and result.outcome in _ANSWERED
 
 
 # A wallet's entries page by (created_at, id), the key of entries (migrations/0013).
