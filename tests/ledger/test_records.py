@@ -6,10 +6,11 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+import orjson
 
 from wallet.ledger.calls import MoneyCall
 from wallet.ledger.core import Posting, PostingContext, transfer_legs
-from wallet.ledger.repository import leg_record, posting_record
+from wallet.ledger.repository import leg_record, posting_record, record_without_nulls
 
 
 async def _attributes(db: asyncpg.Connection[Any], type_name: str) -> set[str]:
@@ -43,3 +44,19 @@ async def test_posting_records_name_every_field_of_the_sql_types(
     assert set(leg_record(posting.legs[0])) == await _attributes(db, "ledger_leg")
     call = MoneyCall(caller="c", idempotency_key=None, fingerprint="f", trace_id="t")
     assert set(call.record()) == await _attributes(db, "hold_call")
+
+
+async def test_a_record_sent_without_its_nulls_reads_as_the_whole_record(
+    db: asyncpg.Connection[Any],
+) -> None:
+    """The engine is sent postings without their NULL fields (legs' included): PostgreSQL must
+    read them as the same composite, every field it was not given NULL."""
+    record = posting_record(_posting())
+    nulls = [name for name, value in record.items() if value is None]
+    leg_nulls = [name for name, value in record["legs"][0].items() if value is None]
+    assert nulls and leg_nulls  # the case in point: fields left out, at both levels
+    read = "SELECT jsonb_populate_record(NULL::ledger_posting, $1::text::jsonb)::text"
+    sent = record_without_nulls(record)
+    assert not set(nulls) & set(sent) and not set(leg_nulls) & set(sent["legs"][0])
+    whole = await db.fetchval(read, orjson.dumps(record, default=str).decode())
+    assert await db.fetchval(read, orjson.dumps(sent, default=str).decode()) == whole

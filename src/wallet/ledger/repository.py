@@ -68,9 +68,20 @@ async def post(conn: Connection, postings: list[Posting]) -> list[PostingResult]
     """
     rows = await conn.fetch(
         "SELECT outcome, status_code, body FROM ledger_post_json($1::jsonb)",
-        [posting_record(posting) for posting in postings],
+        [record_without_nulls(posting_record(posting)) for posting in postings],
     )
     return [PostingResult(row["outcome"], row["status_code"], row["body"]) for row in rows]
+
+
+def record_without_nulls(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without its NULL fields, legs' included: jsonb_populate_record leaves a
+    field it is not given NULL, and it reads a third less text that way (a batch of 1,000
+    transfers: 810 -> 545 kB, and 16-18 -> 8-9 ms of PostgreSQL to read it)."""
+    present = {name: value for name, value in record.items() if value is not None}
+    present["legs"] = [
+        {name: value for name, value in leg.items() if value is not None} for leg in record["legs"]
+    ]
+    return present
 
 
 async def wallet_entries(
