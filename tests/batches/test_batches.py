@@ -338,3 +338,53 @@ async def test_a_batch_counts_each_items_outcome_in_the_metrics(api: Api, owner:
     assert [item["status"] for item in response.json()["items"]] == ["posted"] * 2 + ["refused"]
     after = counted()
     assert (after[0] - before[0], after[1] - before[1]) == (2.0, 1.0)
+
+
+async def test_the_kept_answer_names_transactions_and_keeps_holds_as_they_were(
+    api: Api, owner: str, db: asyncpg.Connection[Any]
+) -> None:
+    """The key keeps each posted transaction by its id and renders it after commit (the same
+    rendering as its lookup); a hold's answer is kept as given, whatever becomes of the hold."""
+    source = await api.funded_wallet(owner, 100)
+    target = (await api.create_wallet(f"{owner}-to"))["id"]
+    items = [
+        {"kind": "transfer", "wallet_id": source, "to_wallet_id": target, "amount": 10},
+        {"kind": "hold", "wallet_id": source, "amount": 5},
+    ]
+    key = str(uuid4())
+    first = await _batch(api, items, key=key)
+    assert first.status_code == 201, first.text
+    transaction, hold = first.json()["items"][0]["transaction"], first.json()["items"][1]["hold"]
+    lookup = await api.http.get(f"/v1/transactions/{transaction['id']}", headers=api.headers())
+    assert lookup.json() == transaction
+    kept = await db.fetchval(
+        "SELECT response_body FROM idempotency_keys WHERE caller = 'ride-platform' AND key = $1",
+        key,
+    )
+    assert transaction["id"] in kept and '"entries"' not in kept  # by id, not rendered
+    released = await api.http.post(
+        f"/v1/holds/{hold['id']}/release", json={}, headers=api.headers()
+    )
+    assert released.json()["status"] == "RELEASED"
+    again = await _batch(api, items, key=key)
+    assert (again.status_code, again.content) == (201, first.content)
+    assert again.json()["items"][1]["hold"]["status"] == "HELD"
+
+
+async def test_an_answer_kept_whole_before_records_replays_as_kept(
+    api: Api, owner: str, db: asyncpg.Connection[Any]
+) -> None:
+    """Batches answered before their keys kept records kept the answer's text itself."""
+    wallet = await api.funded_wallet(owner, 100)
+    items = [{"kind": "withdraw", "wallet_id": wallet, "amount": 1}]
+    key = str(uuid4())
+    first = await _batch(api, items, key=key)
+    assert first.status_code == 201, first.text
+    await db.execute(
+        "UPDATE idempotency_keys SET response_body = $2"
+        " WHERE caller = 'ride-platform' AND key = $1",
+        key,
+        first.text,
+    )
+    again = await _batch(api, items, key=key)
+    assert (again.status_code, again.content) == (201, first.content)

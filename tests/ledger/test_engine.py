@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from uuid import UUID, uuid4
 
 from fastapi import FastAPI
@@ -90,3 +91,25 @@ async def _compare(
         ]
         assert [r.outcome for r in batch_results] == [r.outcome for r in single_results]
         assert await _balances(conn, batched) == await _balances(conn, alone)
+
+
+async def test_unrendered_postings_answer_without_a_body_and_replays_with_theirs(
+    api: Api, owner: str, app: FastAPI
+) -> None:
+    """render=False: a posting posted now answers with no body (its journal is rendered after
+    commit); a refusal answers as ever, and so does a replay (its caller has no journal id)."""
+    source = UUID(await api.funded_wallet(f"{owner}-s", 10))
+    target = UUID(await api.funded_wallet(f"{owner}-t", 1))
+    posted, refused, keyed = _postings([source, target, target], [("transfer", 0, 1, 4)] * 3)
+    refused = replace(refused, amount=50, legs=transfer_legs(source, target, 50))
+    keyed = replace(keyed, context=replace(keyed.context, idempotency_key=uuid4().hex))
+    async with app.state.pool.acquire() as conn:
+        first = await repository.post(conn, [posted, refused, keyed], render=False)
+        assert [(r.outcome, r.body) for r in first] == [
+            ("posted", None),
+            ("insufficient_funds", None),
+            ("posted", None),
+        ]
+        (replay,) = await repository.post(conn, [keyed], render=False)
+        bodies = await repository.transaction_bodies(conn, [str(keyed.journal_id)])
+    assert (replay.outcome, replay.body) == ("replayed", bodies[str(keyed.journal_id)])

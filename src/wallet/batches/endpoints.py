@@ -69,13 +69,16 @@ async def post_batch(
         default_ttl_seconds=settings.hold_default_ttl_seconds,
         max_ttl_seconds=settings.hold_max_ttl_seconds,
     )
-    # The batch is one unit of work: its key, every item and its answer commit together.
+    # The batch is one unit of work: its key, every item and its kept answer commit together.
     async with transaction(pool) as conn:
         answer = await service.run_batch(conn, call=call, request=body, limits=limits)
     if answer.refusal is not None:
         raise answer.refusal
+    # Rendered once the wallets' locks are released: a transaction's rendering never changes.
+    async with pool.acquire() as conn:
+        text = await service.answer_text(conn, answer.body)
     return Response(
-        content=service.batch_for_caller(answer.body, caller),
+        content=service.batch_for_caller(text, caller),
         status_code=answer.status_code,
         media_type="application/json",
         headers={"Idempotent-Replayed": "true"} if answer.replayed else None,

@@ -9,6 +9,13 @@ the batch's answer is what it keeps.
 
 Atomic batches run in a savepoint of the request's transaction: the first refused item rolls
 everything back (journals, holds, events, audit rows of the batch) and the batch is refused.
+
+The key keeps the batch's answer as a record (``kept_record``) that names each transaction
+posted by the batch's money items by its journal id; the answer is rendered from it after
+commit (``answer_text``), the first time and on every replay alike, so a replay is the first
+answer byte for byte. Rendering 1,000 transactions inside the transaction took 12 ms of the
+engine's call and the answer's 800 kB went back to the database to be kept, all while the
+batch held its wallets' locks, which the next batch over the same wallets waits for.
 """
 
 from __future__ import annotations
@@ -102,6 +109,7 @@ class BatchAnswer:
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     body: str | None = None  # the item's answer as its single route gives it
+    transaction_id: UUID | None = None  # or its transaction, posted now, rendered after commit
     error: WalletError | None = None
 
 
@@ -117,9 +125,10 @@ class _Rejected(Exception):
 async def run_batch(
     conn: Connection, *, call: BatchCall, request: BatchRequest, limits: HoldLimits
 ) -> BatchAnswer:
-    """Post the batch (``conn`` is in the request's transaction) or replay its answer.
+    """Post the batch (``conn`` is in the request's transaction) or find its kept answer.
 
-    A refused atomic batch is returned, not raised, so that its audit record commits."""
+    A refused atomic batch is returned, not raised, so that its audit record commits. The body
+    of the answer is the kept record: ``answer_text`` renders it once the transaction is over."""
     check = await repository.begin(
         conn, caller=call.caller.subject, key=call.key, fingerprint=call.fingerprint
     )
@@ -151,7 +160,7 @@ async def run_batch(
             return BatchAnswer(refusal.status_code, "", replayed=False, refusal=refusal)
     else:
         outcomes = await _apply(conn, call, items, limits, stop_at_refusal=False)
-    body = render(uuid7(), atomic=request.atomic, items=items, outcomes=outcomes)
+    body = kept_record(uuid7(), atomic=request.atomic, items=items, outcomes=outcomes)
     await repository.finish(
         conn,
         caller=call.caller.subject,
@@ -227,20 +236,23 @@ async def _post_money(
             outcomes.append(None)
         except WalletError as error:  # refused before the database (a transfer to itself)
             outcomes.append(_Outcome(error=error))
-    results = iter(await ledger_repository.post(conn, postings) if postings else [])
-    posting_types = iter(posting.journal_type for posting in postings)
+    results = iter(await ledger_repository.post(conn, postings, render=False) if postings else [])
+    sent = iter(postings)
     counted: Counter[tuple[str, str, bool]] = Counter()
     filled: list[_Outcome] = []
     for outcome in outcomes:
         if outcome is not None:
             filled.append(outcome)
             continue
-        result, journal_type = next(results), next(posting_types)
-        try:
-            filled.append(_Outcome(body=answer_of(result).body))
-        except WalletError as error:
-            filled.append(_Outcome(error=error))
-        counted[journal_type, result.outcome, filled[-1].error is None] += 1
+        result, posting = next(results), next(sent)
+        if result.outcome == "posted" and result.body is None:  # rendered after commit
+            filled.append(_Outcome(transaction_id=posting.journal_id))
+        else:
+            try:
+                filled.append(_Outcome(body=answer_of(result).body))
+            except WalletError as error:
+                filled.append(_Outcome(error=error))
+        counted[posting.journal_type, result.outcome, filled[-1].error is None] += 1
     for (journal_type, ended_in, answered), times in counted.items():
         count_outcomes(journal_type=journal_type, outcome=ended_in, answered=answered, times=times)
     return filled
@@ -290,23 +302,56 @@ async def _capture(conn: Connection, call: BatchCall, item: CaptureItem) -> _Out
     return _Outcome(body=posted.body)
 
 
-def render(
+# What a kept record says it is: an answer kept before records (the rendered answer itself)
+# has no such field, and is answered as it was kept.
+_RECORD_FORMAT = 2
+
+
+def kept_record(
     batch_id: UUID, *, atomic: bool, items: Sequence[_Item], outcomes: Sequence[_Outcome]
 ) -> str:
-    """The batch's answer, kept under its key: every item's answer as the database rendered
-    it, spliced in as is."""
-    rendered: list[dict[str, Any]] = []
+    """What the batch's key keeps: each item's outcome, a transaction posted now by its id, any
+    other answer as its text (holds change after the batch: theirs is kept as it was)."""
+    kept: list[dict[str, Any]] = []
     for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
         entry: dict[str, Any] = {"index": index, "client_ref": item.client_ref}
-        if outcome.error is None:
-            assert outcome.body is not None
-            entry["status"] = "posted"
-            entry["hold" if item.kind == "hold" else "transaction"] = orjson.Fragment(outcome.body)
+        if outcome.transaction_id is not None:
+            entry.update(status="posted", transaction_id=str(outcome.transaction_id))
+        elif outcome.body is not None:
+            entry.update(status="posted", field="hold" if item.kind == "hold" else "transaction")
+            entry["text"] = outcome.body
         else:
-            entry["status"] = "refused"
-            entry["problem"] = problem_document(outcome.error)
+            assert outcome.error is not None
+            entry.update(status="refused", problem=problem_document(outcome.error))
+        kept.append(entry)
+    record = {"format": _RECORD_FORMAT, "id": str(batch_id), "atomic": atomic, "items": kept}
+    return orjson.dumps(record).decode()
+
+
+async def answer_text(conn: Connection, kept: str) -> str:
+    """The batch's answer from its kept record: every item's answer as its single route gives
+    it (the database's rendering, spliced in as is), in item order."""
+    record: dict[str, Any] = orjson.loads(kept)
+    if record.get("format") != _RECORD_FORMAT:
+        return kept
+    posted = [item["transaction_id"] for item in record["items"] if "transaction_id" in item]
+    bodies = await ledger_repository.transaction_bodies(conn, posted) if posted else {}
+    rendered: list[dict[str, Any]] = []
+    for item in record["items"]:
+        entry: dict[str, Any] = {
+            "index": item["index"],
+            "client_ref": item["client_ref"],
+            "status": item["status"],
+        }
+        if "transaction_id" in item:
+            entry["transaction"] = orjson.Fragment(bodies[item["transaction_id"]])
+        elif "text" in item:
+            entry[item["field"]] = orjson.Fragment(item["text"])
+        else:
+            entry["problem"] = item["problem"]
         rendered.append(entry)
-    return orjson.dumps({"id": str(batch_id), "atomic": atomic, "items": rendered}).decode()
+    answer = {"id": record["id"], "atomic": record["atomic"], "items": rendered}
+    return orjson.dumps(answer).decode()
 
 
 def batch_for_caller(body: str, caller: Principal) -> str | bytes:

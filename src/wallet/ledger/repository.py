@@ -60,17 +60,30 @@ def leg_record(leg: Leg) -> dict[str, Any]:
     }
 
 
-async def post(conn: Connection, postings: list[Posting]) -> list[PostingResult]:
+async def post(
+    conn: Connection, postings: list[Posting], *, render: bool = True
+) -> list[PostingResult]:
     """Apply ``postings`` in one statement: one round trip, one transaction.
 
     A posted journal records its actor; a refused posting gets its audit row in the same
-    statement.
+    statement. ``render=False``: a posting posted now answers with no body (render it after
+    commit, by its journal id, with ``transaction_bodies``).
     """
     rows = await conn.fetch(
-        "SELECT outcome, status_code, body FROM ledger_post_json($1::jsonb)",
+        "SELECT outcome, status_code, body FROM ledger_post_json($1::jsonb, $2)",
         [record_without_nulls(posting_record(posting)) for posting in postings],
+        render,
     )
     return [PostingResult(row["outcome"], row["status_code"], row["body"]) for row in rows]
+
+
+async def transaction_bodies(conn: Connection, journal_ids: list[str]) -> dict[str, str]:
+    """Transactions as the API renders them (transaction_documents), by journal id."""
+    rows = await conn.fetch(
+        "SELECT id::text AS id, body FROM transaction_documents WHERE id = ANY($1::uuid[])",
+        journal_ids,
+    )
+    return {row["id"]: row["body"] for row in rows}
 
 
 def record_without_nulls(record: dict[str, Any]) -> dict[str, Any]:
