@@ -33,15 +33,12 @@ import transfers as common
 # (the batch answer's own "status" fields: a transaction's is upper case, with spaces).
 WRK_BATCHES = """
 run = "%(run)s"
+token = "%(token)s"
 local bodies = {%(bodies)s}
 extra_names = {"posted"}
 
 function request()
-  counter = counter + 1
-  local headers = {}
-  headers["Content-Type"] = "application/json"
-  headers["Authorization"] = "Bearer %(token)s"
-  headers["Idempotency-Key"] = prefix .. counter
+  local headers = next_headers()
   return wrk.format("POST", "/v1/batches", headers, bodies[counter %% #bodies + 1])
 end
 

@@ -49,8 +49,9 @@ WRITTEN_TABLES = ("journals", "entries", "outbox", "idempotency_keys", "audit_lo
 
 # wrk's Lua side, shared by the HTTP benches: a unique Idempotency-Key per request (``prefix ..
 # counter``), answers counted by status per thread and printed once at the end as JSON, with
-# p50/p99. A bench's script defines ``run`` (this run's key prefix) and ``request()``, and may
-# define ``on_answer(status, body)`` adding to globals ``extra_<name>`` for each name in
+# p50/p99. A bench's script defines ``run`` (this run's key prefix), ``token`` and
+# ``request()`` (``next_headers()`` gives each request its headers), and may define
+# ``on_answer(status, body)`` adding to globals ``extra_<name>`` for each name in
 # ``extra_names`` (summed over threads into ``extra``). Plain text: no %-formatting.
 WRK_TALLY = """
 local threads = {}
@@ -70,6 +71,13 @@ end
 function init(args)
   math.randomseed(os.time() + id * 7919)
   prefix = string.format("%s-%d-", run, id)
+end
+
+-- A request's headers: JSON, the bench's bearer token (its script's `token`), a fresh key.
+function next_headers()
+  counter = counter + 1
+  return {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token,
+          ["Idempotency-Key"] = prefix .. counter}
 end
 
 function response(status, headers, body)
@@ -103,16 +111,13 @@ end
 # Each request a random wallet (or pair).
 WRK_TRANSFERS = """
 run = "%(run)s"
+token = "%(token)s"
 local wallets = {%(wallets)s}
 local hot = "%(hot)s"
 local mode = "%(mode)s"
 
 function request()
-  counter = counter + 1
-  local headers = {}
-  headers["Content-Type"] = "application/json"
-  headers["Authorization"] = "Bearer %(token)s"
-  headers["Idempotency-Key"] = prefix .. counter
+  local headers = next_headers()
   local source = wallets[math.random(#wallets)]
   -- Reads (bench/lookups.py): a balance at a random instant of the history, a search page.
   if mode == "balance_at" then
