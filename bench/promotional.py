@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,32 +30,20 @@ import transfers as common
 
 GRANT = 100_000_000  # far more than a run spends: every capture takes some promotional credit
 
-# wrk's Lua side: a connection that finds an uncaptured hold captures it (1 unit to a random
-# driver), else it opens one (1 unit on a random rider). A capture answers with a transaction
-# (it has "entries"), a new hold with the hold: that is how an answer is told apart.
-WRK_SCRIPT = """
+# wrk's Lua side (after transfers.WRK_TALLY): a connection that finds an uncaptured hold
+# captures it (1 unit to a random driver), else it opens one (1 unit on a random rider). A
+# capture answers with a transaction (it has "entries"), a new hold with the hold: that is how
+# an answer is told apart.
+WRK_RIDES = """
+run = "%(run)s"
+token = "%(token)s"
 local riders = {%(riders)s}
 local drivers = {%(drivers)s}
 local pending = {}
-local counter = 0
-local prefix = "%(run)s-"
-local threads = {}
-holds, captures, refused = 0, 0, 0
-
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  math.randomseed(os.time())
-end
+extra_names = {"holds", "captures", "refused"}
 
 function request()
-  counter = counter + 1
-  local headers = {}
-  headers["Content-Type"] = "application/json"
-  headers["Authorization"] = "Bearer %(token)s"
-  headers["Idempotency-Key"] = prefix .. counter
+  local headers = next_headers()
   local hold = table.remove(pending)
   if hold then
     local driver = drivers[math.random(#drivers)]
@@ -70,26 +54,15 @@ function request()
   return wrk.format("POST", "/v1/wallets/" .. rider .. "/holds", headers, '{"amount": 1}')
 end
 
-function response(status, headers, body)
+function on_answer(status, body)
   if status ~= 201 then
-    refused = refused + 1
+    extra_refused = (extra_refused or 0) + 1
   elseif string.find(body, '"entries"', 1, true) then
-    captures = captures + 1
+    extra_captures = (extra_captures or 0) + 1
   else
-    holds = holds + 1
+    extra_holds = (extra_holds or 0) + 1
     table.insert(pending, string.match(body, '"id"%%s*:%%s*"([^"]+)"'))
   end
-end
-
--- done() runs in the main Lua state: the counts live in the threads' states.
-function done(summary, latency, requests)
-  local total = {holds = 0, captures = 0, refused = 0}
-  for _, thread in ipairs(threads) do
-    for name, _ in pairs(total) do total[name] = total[name] + thread:get(name) end
-  end
-  io.write(string.format('WRK {"holds": %%d, "captures": %%d, "refused": %%d, "p50_us": %%d, ' ..
-                         '"p99_us": %%d}\\n', total.holds, total.captures, total.refused,
-                         latency:percentile(50), latency:percentile(99)))
 end
 """
 
@@ -129,28 +102,16 @@ async def grant_promotional_credit(base: str, token: str, wallets: list[str]) ->
 
 def run_round(
     args: argparse.Namespace, base: str, riders: list[str], drivers: list[str], token: str
-) -> dict[str, int]:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    script = WRK_SCRIPT % {
+) -> common.Load:
+    script = WRK_RIDES % {
         "riders": ", ".join(f'"{wallet}"' for wallet in riders),
         "drivers": ", ".join(f'"{wallet}"' for wallet in drivers),
         "run": uuid4().hex[:8],
         "token": token,
     }
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
-        file.write(script)
-    try:
-        command = [wrk, "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s"]
-        output = subprocess.run(
-            [*command, "-s", file.name, base], capture_output=True, text=True, check=True
-        ).stdout
-    finally:
-        os.unlink(file.name)
-    line = next(line for line in output.splitlines() if line.startswith("WRK "))
-    figures: dict[str, int] = json.loads(line[4:])
-    return figures
+    return common.wrk_load(
+        script, base=base, connections=args.connections, seconds=args.seconds, threads=1
+    )
 
 
 async def promotional_entries(url: str, wallets: list[str]) -> int:
@@ -185,17 +146,18 @@ def main() -> None:
                 pg_before = common.cpu_seconds(pg_pids)
                 service_before = common.cpu_seconds(service_pids)
                 started = time.perf_counter()
-                figures = run_round(args, base, riders, drivers, token)
+                load = run_round(args, base, riders, drivers, token)
                 elapsed = time.perf_counter() - started
                 pg_cpu = common.cpu_seconds(common.postgres_pids()) - pg_before
                 service_cpu = common.cpu_seconds(common.process_tree(server.pid)) - service_before
-                per_ride = max(1, figures["captures"])
-                rides[group].append(figures["captures"] / args.seconds)
+                counts = load.extra
+                per_ride = max(1, counts["captures"])
+                rides[group].append(counts["captures"] / args.seconds)
                 print(
-                    f"group={group} rides_per_s={figures['captures'] / args.seconds:.0f} "
-                    f"postings_per_s={(figures['holds'] + figures['captures']) / args.seconds:.0f} "
-                    f"p50_ms={figures['p50_us'] / 1000:.1f} p99_ms={figures['p99_us'] / 1000:.1f} "
-                    f"refused={figures['refused']} "
+                    f"group={group} rides_per_s={counts['captures'] / args.seconds:.0f} "
+                    f"postings_per_s={(counts['holds'] + counts['captures']) / args.seconds:.0f} "
+                    f"p50_ms={load.p50_ms:.1f} p99_ms={load.p99_ms:.1f} "
+                    f"refused={counts['refused']} "
                     f"postgres_cpu_ms_per_ride={pg_cpu * 1000 / per_ride:.3f} "
                     f"service_cpu_ms_per_ride={service_cpu * 1000 / per_ride:.3f} "
                     f"elapsed={elapsed:.1f}"
