@@ -104,14 +104,12 @@ def drive(
         "bodies": ", ".join(f"[==[{body.decode()}]==]" for body in bodies),
         "token": token,
     }
-    pg_before = common.cpu_seconds(common.postgres_pids())
-    service_before = common.cpu_seconds(common.process_tree(server_pid))
+    pg_before, service_before = common.cpu_now(server_pid)
     load = common.wrk_load(
         script, base=base, connections=args.concurrency, seconds=args.seconds, threads=1
     )
-    postgres_cpu = common.cpu_seconds(common.postgres_pids()) - pg_before
-    service_cpu = common.cpu_seconds(common.process_tree(server_pid)) - service_before
-    return load, postgres_cpu, service_cpu
+    pg_after, service_after = common.cpu_now(server_pid)
+    return load, pg_after - pg_before, service_after - service_before
 
 
 def main() -> None:

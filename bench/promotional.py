@@ -142,14 +142,12 @@ def main() -> None:
         asyncio.run(grant_promotional_credit(base, token, promotional))
         for _ in range(args.rounds):
             for group, riders in (("plain", plain), ("promotional", promotional)):
-                pg_pids, service_pids = common.postgres_pids(), common.process_tree(server.pid)
-                pg_before = common.cpu_seconds(pg_pids)
-                service_before = common.cpu_seconds(service_pids)
+                pg_before, service_before = common.cpu_now(server.pid)
                 started = time.perf_counter()
                 load = run_round(args, base, riders, drivers, token)
                 elapsed = time.perf_counter() - started
-                pg_cpu = common.cpu_seconds(common.postgres_pids()) - pg_before
-                service_cpu = common.cpu_seconds(common.process_tree(server.pid)) - service_before
+                pg_after, service_after = common.cpu_now(server.pid)
+                pg_cpu, service_cpu = pg_after - pg_before, service_after - service_before
                 counts = load.extra
                 per_ride = max(1, counts["captures"])
                 rides[group].append(counts["captures"] / args.seconds)

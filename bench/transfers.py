@@ -278,6 +278,12 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def cpu_now(server_pid: int) -> tuple[float, float]:
+    """CPU seconds so far of every PostgreSQL process on the machine and of the service's
+    processes: take it before and after a load, the difference is what the load cost."""
+    return cpu_seconds(postgres_pids()), cpu_seconds(process_tree(server_pid))
+
+
 def postgres_pids() -> list[int]:
     """Every PostgreSQL process on the machine (backends come and go; the pool keeps its own)."""
     found = []
@@ -401,13 +407,12 @@ def main() -> None:
         wait_ready(base)
         wallets = asyncio.run(create_wallets(url, args.wallets))
         before = asyncio.run(database_figures(url))
-        pg_pids, service_pids = postgres_pids(), process_tree(server.pid)
-        pg_before, service_before = cpu_seconds(pg_pids), cpu_seconds(service_pids)
+        pg_before, service_before = cpu_now(server.pid)
         started = time.perf_counter()
         load = run_wrk(args, base, wallets, token)
         elapsed = time.perf_counter() - started
-        pg_cpu = cpu_seconds(postgres_pids()) - pg_before
-        service_cpu = cpu_seconds(process_tree(server.pid)) - service_before
+        pg_after, service_after = cpu_now(server.pid)
+        pg_cpu, service_cpu = pg_after - pg_before, service_after - service_before
         after = asyncio.run(database_figures(url))
     finally:
         server.terminate()

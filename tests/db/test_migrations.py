@@ -65,7 +65,7 @@ LANDED = {
     "0023.journal-trace-ids-compact": (
         "ffbc4ded0464f5b62c9b2fc8cfd45800bc2b79ffbabf99573e1f0a4120afbced"
     ),
-    "0024.kept-answers-lz4": "ea5acb65113fa0b25dc107002a8b830a551d5d26471a1eac1e21be1d7a49036f",
+    "0024.kept-answers-lz4": "36660d92f4b06ad10e947a3bdc50f15de6be4088205806666fac5ca53c67ffe2",
 }
 
 

@@ -1,5 +1,5 @@
-"""A kept answer (a batch's, whole) is compressed with lz4 where the server has it
-(migrations/0024), and with PostgreSQL's default where it does not."""
+"""What a key keeps (a batch's record of its answer) is compressed with lz4 where the server
+has it (migrations/0024); a server without lz4 keeps its default, and has nothing to check."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import asyncpg
 import orjson
+import pytest
 
 
 async def _server_has_lz4(db: asyncpg.Connection[Any]) -> bool:
@@ -19,10 +20,11 @@ async def _server_has_lz4(db: asyncpg.Connection[Any]) -> bool:
     return True
 
 
-async def test_a_large_kept_answer_is_compressed_with_lz4_where_the_server_has_it(
+async def test_a_large_kept_answer_is_compressed_with_lz4(
     db: asyncpg.Connection[Any],
 ) -> None:
-    expected = "lz4" if await _server_has_lz4(db) else "pglz"
+    if not await _server_has_lz4(db):
+        pytest.skip("this server was built without lz4 (the embedded one): 0024 leaves pglz")
     # An answer shaped like a batch's: many transactions alike but for their ids.
     body = orjson.dumps({"items": [{"index": n, "id": str(uuid4())} for n in range(2000)]})
     key = f"kept-{uuid4()}"
@@ -40,6 +42,6 @@ async def test_a_large_kept_answer_is_compressed_with_lz4_where_the_server_has_i
             key,
         )
         assert kept is not None
-        assert (kept["method"], kept["response_body"]) == (expected, body.decode())
+        assert (kept["method"], kept["response_body"]) == ("lz4", body.decode())
     finally:
         await transaction.rollback()

@@ -245,7 +245,7 @@ async def _post_money(
             filled.append(outcome)
             continue
         result, posting = next(results), next(sent)
-        if result.outcome == "posted" and result.body is None:  # rendered after commit
+        if result.outcome == "posted":  # unrendered: rendered after commit
             filled.append(_Outcome(transaction_id=posting.journal_id))
         else:
             try:
